@@ -1,0 +1,57 @@
+# Two commands: `make demo` and `make test`. Both set everything up first (idempotent).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SYS_STAMP := $(VENV)/.sysdeps
+DEMO_WS ?= data/demo-workspace
+# Mesa's EGL + software GL for offscreen rendering (pyrender via PYOPENGL_PLATFORM=egl).
+APT_PACKAGES := libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 libglx-mesa0
+
+.PHONY: demo test test-all bench setup sysdeps lint clean help
+
+help:  ## show the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+demo: setup  ## set up, then run the main job on the built-in demo data
+	$(VENV)/bin/curator demo --workspace $(DEMO_WS)
+
+test: setup  ## set up, then run the test suite (slow suites excluded)
+	$(PY) -m pytest -m "not slow"
+
+test-all: setup  ## every test, slow suites included
+	$(PY) -m pytest
+
+bench: setup  ## run the benchmarks (prints ratio tables)
+	$(PY) benchmarks/bench_store.py
+
+lint: setup
+	$(VENV)/bin/ruff check curator generators app reports tests benchmarks
+
+setup: sysdeps $(STAMP)
+
+# System packages: installed with apt when missing (root or sudo), checked quickly otherwise.
+sysdeps: $(SYS_STAMP)
+$(SYS_STAMP):
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if ! command -v apt-get >/dev/null; then \
+	    echo "warning: no apt-get; install Mesa EGL (libEGL + swrast) by hand: $$missing" >&2; \
+	  else \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    echo "installing system packages: $$missing"; \
+	    $$SUDO apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	  fi; \
+	fi
+	@mkdir -p $(VENV) && touch $@
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+clean:  ## remove the virtualenv and demo outputs
+	rm -rf $(VENV) $(DEMO_WS) .pytest_cache

@@ -1,0 +1,1 @@
+"""Streamlit app: a thin shell over the curator core."""

@@ -1,0 +1,331 @@
+"""The ``curator`` command line: a thin shell over the core (init, ingest, info, show, demo).
+
+Every command has ``--help``; errors from the core print as one clear line and exit 2.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from curator import __version__
+from curator.errors import CuratorError
+from curator.ingest import (
+    IngestSummary,
+    Source,
+    ingest,
+    read_coco,
+    read_digits,
+    read_folder,
+    read_masks,
+    read_table,
+)
+from curator.store import Workspace, init_workspace, open_workspace
+
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True)
+
+app = typer.Typer(
+    name="curator",
+    help="Curate ML training data that mixes real and synthetic samples.\n\n"
+         "Start with `curator init WS`, then `curator ingest ... -w WS`, then `curator info WS`.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+ingest_app = typer.Typer(
+    help="Ingest real samples (image folders, COCO, tables, masks, built-in digits).",
+    no_args_is_help=True,
+)
+app.add_typer(ingest_app, name="ingest")
+
+WorkspaceOpt = Annotated[
+    Path,
+    typer.Option("--workspace", "-w", envvar="CURATOR_WORKSPACE",
+                 help="Workspace directory (or set CURATOR_WORKSPACE)."),
+]
+SplitOpt = Annotated[
+    Optional[str],  # noqa: UP007 (typer needs Optional on 3.10)
+    typer.Option("--split", help="Split for rows without one: a name ('train') or fractions "
+                                 "by content hash ('train=0.8,test=0.2')."),
+]
+BatchOpt = Annotated[int, typer.Option("--batch-rows", min=1,
+                                        help="Rows per shard (one atomic write each).")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"curator {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    """curator: see what your data covers, where it is biased, and how far synthetic is from
+    real."""
+
+
+@contextmanager
+def _errors_as_messages():
+    try:
+        yield
+    except CuratorError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+@contextmanager
+def _progress(description: str):
+    """A rich progress bar, yielded as a ``progress(done, total)`` callback."""
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), TimeRemainingColumn(), console=err_console, transient=False,
+        disable=not err_console.is_terminal and not os.environ.get("CURATOR_PROGRESS"),
+    ) as bar:
+        task = bar.add_task(description, total=None)
+
+        def update(done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def _print_summary(summary: IngestSummary) -> None:
+    console.print(str(summary), highlight=False)
+    if summary.rejects:
+        table = Table("item", "reason", "message", title="rejected (first 10)", show_lines=False)
+        for r in summary.rejects[:10]:
+            table.add_row(r.item, r.reason, r.message)
+        console.print(table)
+        console.print(f"all rejects: curator rejects -w {summary.workspace}", highlight=False)
+
+
+def _run_ingest(workspace: Path, make_source: Callable[[], Source], split: str | None,
+                batch_rows: int) -> None:
+    with _errors_as_messages():
+        ws = open_workspace(workspace)
+        source = make_source()
+        with _progress(f"ingest {source.fmt}") as progress:
+            summary = ingest(ws, source, split=split, batch_rows=batch_rows, progress=progress)
+        _print_summary(summary)
+
+
+@app.command()
+def init(path: Annotated[Path, typer.Argument(help="Directory to create (empty or new).")]
+         ) -> None:
+    """Create an empty workspace: sharded Parquet tables under PATH."""
+    with _errors_as_messages():
+        ws = init_workspace(path)
+    console.print(f"created workspace {ws.root}", highlight=False)
+
+
+@ingest_app.command("folder")
+def ingest_folder(
+    source: Annotated[Path, typer.Argument(help="Folder with one subfolder per class.")],
+    workspace: WorkspaceOpt = Path("."),
+    split: SplitOpt = None,
+    batch_rows: BatchOpt = 2048,
+) -> None:
+    """Ingest an image folder: SOURCE/<label>/**/<image>. Non-images are rejected."""
+    _run_ingest(workspace, lambda: read_folder(source), split, batch_rows)
+
+
+@ingest_app.command("coco")
+def ingest_coco(
+    annotations: Annotated[Path, typer.Argument(help="COCO instances JSON file.")],
+    images: Annotated[Optional[Path], typer.Option(  # noqa: UP007
+        "--images", help="Image folder (default: the JSON file's folder).")] = None,
+    workspace: WorkspaceOpt = Path("."),
+    split: SplitOpt = None,
+    batch_rows: BatchOpt = 2048,
+) -> None:
+    """Ingest COCO detection/segmentation annotations and their images."""
+    _run_ingest(workspace, lambda: read_coco(annotations, images), split, batch_rows)
+
+
+@ingest_app.command("table")
+def ingest_table(
+    table: Annotated[Path, typer.Argument(help="CSV, TSV or Parquet file.")],
+    image_column: Annotated[Optional[str], typer.Option(  # noqa: UP007
+        help="Column of image paths (default: image_path, image, path, file_name, ...).")] = None,
+    label_column: Annotated[Optional[str], typer.Option(  # noqa: UP007
+        help="Label column (default: 'label' if present).")] = None,
+    split_column: Annotated[Optional[str], typer.Option(  # noqa: UP007
+        help="Split column (default: 'split' if present).")] = None,
+    mask_column: Annotated[Optional[str], typer.Option(  # noqa: UP007
+        help="Column of mask paths, for segmentation labels.")] = None,
+    mask_kind: Annotated[str, typer.Option(help="class, instance or matte.")] = "class",
+    attributes: Annotated[Optional[str], typer.Option(  # noqa: UP007
+        help="Comma-separated attribute columns (default: all other columns).")] = None,
+    root: Annotated[Optional[Path], typer.Option(  # noqa: UP007
+        help="Folder the paths are relative to (default: the table's folder).")] = None,
+    workspace: WorkspaceOpt = Path("."),
+    split: SplitOpt = None,
+    batch_rows: BatchOpt = 2048,
+) -> None:
+    """Ingest a table of image paths; other columns become typed attributes."""
+    attrs = [a.strip() for a in attributes.split(",") if a.strip()] if attributes else None
+    _run_ingest(workspace, lambda: read_table(
+        table, image_column=image_column, label_column=label_column, split_column=split_column,
+        mask_column=mask_column, mask_kind=mask_kind, attributes=attrs, root=root,
+    ), split, batch_rows)
+
+
+@ingest_app.command("masks")
+def ingest_masks(
+    images: Annotated[Path, typer.Argument(help="Image folder (subfolders = labels).")],
+    masks: Annotated[Optional[Path], typer.Option(  # noqa: UP007
+        "--masks", help="Mask folder mirroring IMAGES (same relative names).")] = None,
+    alpha_matte: Annotated[bool, typer.Option(
+        "--alpha-matte", help="Images are RGBA; their alpha is a soft matte.")] = False,
+    mask_kind: Annotated[str, typer.Option(help="class or instance (mask folders).")] = "class",
+    workspace: WorkspaceOpt = Path("."),
+    split: SplitOpt = None,
+    batch_rows: BatchOpt = 2048,
+) -> None:
+    """Ingest image + mask pairs, or RGBA images whose alpha is a matte (green screen)."""
+    _run_ingest(workspace, lambda: read_masks(images, masks, alpha_matte=alpha_matte,
+                                              mask_kind=mask_kind), split, batch_rows)
+
+
+@ingest_app.command("digits")
+def ingest_digits(
+    workspace: WorkspaceOpt = Path("."),
+    n: Annotated[Optional[int], typer.Option(  # noqa: UP007
+        min=0, help="Only the first N digits (default: all 1,797).")] = None,
+    split: SplitOpt = None,
+    batch_rows: BatchOpt = 2048,
+) -> None:
+    """Ingest scikit-learn's 1,797 real handwritten digits (shipped offline)."""
+    _run_ingest(workspace, lambda: read_digits(n), split, batch_rows)
+
+
+def _print_info(ws: Workspace) -> None:
+    info = ws.info()
+    console.print(f"workspace {info.root}", highlight=False)
+    console.print(f"  {info.n_samples} sample(s) in {info.n_shards} shard(s), "
+                  f"{info.n_rejects} reject(s), {info.bytes_on_disk / 1e6:.1f} MB on disk",
+                  highlight=False)
+    if info.n_samples:
+        by_source = info.counts.groupby("source", dropna=False)["count"].sum()
+        by_split = info.counts.groupby("split", dropna=False)["count"].sum()
+        by_label = info.counts.groupby("label", dropna=False)["count"].sum()
+        for title, series in (("source", by_source), ("split", by_split), ("label", by_label)):
+            parts = ", ".join(f"{k}: {v}" for k, v in series.items())
+            console.print(f"  by {title}: {parts}", highlight=False)
+
+
+@app.command()
+def info(workspace: Annotated[Path, typer.Argument(envvar="CURATOR_WORKSPACE",
+                                                   help="Workspace directory.")] = Path(".")
+         ) -> None:
+    """Counts by source, split and label; shards, rejects and size on disk."""
+    with _errors_as_messages():
+        _print_info(open_workspace(workspace))
+
+
+@app.command()
+def show(
+    workspace: WorkspaceOpt = Path("."),
+    columns: Annotated[Optional[str], typer.Option(  # noqa: UP007
+        help="Comma-separated columns (default: all but image and mask bytes).")] = None,
+    where: Annotated[Optional[str], typer.Option(  # noqa: UP007
+        help="Filter like \"label == '3'\" or \"source == 'real'\" (pandas query syntax).")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="Rows to print.")] = 20,
+) -> None:
+    """Print sample rows (streamed; images are never loaded unless asked for)."""
+    import pandas as pd
+
+    with _errors_as_messages():
+        ws = open_workspace(workspace)
+        names = ws.samples.schema().names
+        cols = ([c.strip() for c in columns.split(",")] if columns
+                else [c for c in names if c not in ("image_bytes", "mask_bytes", "objects")])
+        frames, got = [], 0
+        for batch in ws.iter_batches(columns=cols):
+            frame = batch.to_pandas()
+            if where:
+                try:
+                    frame = frame.query(where)
+                except Exception as exc:  # pandas raises many types for a bad expression
+                    raise CuratorError(f"bad --where {where!r}: {exc}") from None
+            frames.append(frame)
+            got += len(frame)
+            if got >= limit:
+                break
+        out = pd.concat(frames).head(limit) if frames else pd.DataFrame(columns=cols)
+        with pd.option_context("display.max_columns", None, "display.width", 200):
+            console.print(out.to_string(index=False), highlight=False)
+
+
+@app.command()
+def rejects(workspace: WorkspaceOpt = Path("."),
+            limit: Annotated[int, typer.Option(min=1, help="Rows to print.")] = 50) -> None:
+    """List rejected input items with the reason each was refused."""
+    with _errors_as_messages():
+        ws = open_workspace(workspace)
+        frame = ws.rejects.to_table(["format", "item", "reason", "message"]).to_pandas()
+        if frame.empty:
+            console.print("no rejects")
+            return
+        table = Table("format", "item", "reason", "message")
+        for row in frame.head(limit).itertuples(index=False):
+            table.add_row(*(str(v) for v in row))
+        console.print(table)
+        console.print(f"{len(frame)} reject(s) in total", highlight=False)
+
+
+@app.command()
+def demo(workspace: Annotated[Path, typer.Option(
+        "--workspace", "-w", help="Where to build the demo workspace.")] = Path(
+        "data/demo-workspace")) -> None:
+    """Build the demo workspace from the built-in real digits and summarise it."""
+    with _errors_as_messages():
+        ws = init_workspace(workspace, exist_ok=True)
+        console.rule("[bold]1. real data: scikit-learn digits")
+        with _progress("ingest digits") as progress:
+            summary = ingest(ws, read_digits(), progress=progress)
+        _print_summary(summary)
+        console.rule("[bold]workspace")
+        _print_info(ws)
+        console.print(
+            "\nresults: samples are Parquet shards in "
+            f"{ws.samples.directory}\n"
+            "inspect:  curator show -w " f"{ws.root} --where \"label == '3'\"\n"
+            "python:   import curator; curator.open_workspace("
+            f"'{ws.root}').to_pandas(columns=['sample_id', 'label', 'split'])",
+            highlight=False,
+        )
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err_console.print("interrupted; re-run the same command to resume")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

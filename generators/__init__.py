@@ -1,0 +1,1 @@
+"""Synthetic data generators (pyrender scenes, augmentation); depends on curator.schema/store only."""

@@ -1,0 +1,1 @@
+"""Report rendering (HTML, notebooks) over result objects computed in curator/."""
