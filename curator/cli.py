@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -39,7 +39,7 @@ from curator.ingest import (
 from curator.store import Workspace, init_workspace, open_workspace
 
 console = Console(soft_wrap=True)
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 app = typer.Typer(
     name="curator",
@@ -61,7 +61,7 @@ WorkspaceOpt = Annotated[
                  help="Workspace directory (or set CURATOR_WORKSPACE)."),
 ]
 SplitOpt = Annotated[
-    Optional[str],  # noqa: UP007 (typer needs Optional on 3.10)
+    str | None,  # noqa: UP007 (typer needs Optional on 3.10)
     typer.Option("--split", help="Split for rows without one: a name ('train') or fractions "
                                  "by content hash ('train=0.8,test=0.2')."),
 ]
@@ -152,7 +152,7 @@ def ingest_folder(
 @ingest_app.command("coco")
 def ingest_coco(
     annotations: Annotated[Path, typer.Argument(help="COCO instances JSON file.")],
-    images: Annotated[Optional[Path], typer.Option(  # noqa: UP007
+    images: Annotated[Path | None, typer.Option(  # noqa: UP007
         "--images", help="Image folder (default: the JSON file's folder).")] = None,
     workspace: WorkspaceOpt = Path("."),
     split: SplitOpt = None,
@@ -165,18 +165,18 @@ def ingest_coco(
 @ingest_app.command("table")
 def ingest_table(
     table: Annotated[Path, typer.Argument(help="CSV, TSV or Parquet file.")],
-    image_column: Annotated[Optional[str], typer.Option(  # noqa: UP007
+    image_column: Annotated[str | None, typer.Option(  # noqa: UP007
         help="Column of image paths (default: image_path, image, path, file_name, ...).")] = None,
-    label_column: Annotated[Optional[str], typer.Option(  # noqa: UP007
+    label_column: Annotated[str | None, typer.Option(  # noqa: UP007
         help="Label column (default: 'label' if present).")] = None,
-    split_column: Annotated[Optional[str], typer.Option(  # noqa: UP007
+    split_column: Annotated[str | None, typer.Option(  # noqa: UP007
         help="Split column (default: 'split' if present).")] = None,
-    mask_column: Annotated[Optional[str], typer.Option(  # noqa: UP007
+    mask_column: Annotated[str | None, typer.Option(  # noqa: UP007
         help="Column of mask paths, for segmentation labels.")] = None,
     mask_kind: Annotated[str, typer.Option(help="class, instance or matte.")] = "class",
-    attributes: Annotated[Optional[str], typer.Option(  # noqa: UP007
+    attributes: Annotated[str | None, typer.Option(  # noqa: UP007
         help="Comma-separated attribute columns (default: all other columns).")] = None,
-    root: Annotated[Optional[Path], typer.Option(  # noqa: UP007
+    root: Annotated[Path | None, typer.Option(  # noqa: UP007
         help="Folder the paths are relative to (default: the table's folder).")] = None,
     workspace: WorkspaceOpt = Path("."),
     split: SplitOpt = None,
@@ -193,7 +193,7 @@ def ingest_table(
 @ingest_app.command("masks")
 def ingest_masks(
     images: Annotated[Path, typer.Argument(help="Image folder (subfolders = labels).")],
-    masks: Annotated[Optional[Path], typer.Option(  # noqa: UP007
+    masks: Annotated[Path | None, typer.Option(  # noqa: UP007
         "--masks", help="Mask folder mirroring IMAGES (same relative names).")] = None,
     alpha_matte: Annotated[bool, typer.Option(
         "--alpha-matte", help="Images are RGBA; their alpha is a soft matte.")] = False,
@@ -210,7 +210,7 @@ def ingest_masks(
 @ingest_app.command("digits")
 def ingest_digits(
     workspace: WorkspaceOpt = Path("."),
-    n: Annotated[Optional[int], typer.Option(  # noqa: UP007
+    n: Annotated[int | None, typer.Option(  # noqa: UP007
         min=0, help="Only the first N digits (default: all 1,797).")] = None,
     split: SplitOpt = None,
     batch_rows: BatchOpt = 2048,
@@ -229,6 +229,7 @@ def _print_info(ws: Workspace) -> None:
         by_source = info.counts.groupby("source", dropna=False)["count"].sum()
         by_split = info.counts.groupby("split", dropna=False)["count"].sum()
         by_label = info.counts.groupby("label", dropna=False)["count"].sum()
+        by_label.index = by_label.index.fillna("(none)")  # unlabelled rows, listed last
         for title, series in (("source", by_source), ("split", by_split), ("label", by_label)):
             parts = ", ".join(f"{k}: {v}" for k, v in series.items())
             console.print(f"  by {title}: {parts}", highlight=False)
@@ -246,9 +247,9 @@ def info(workspace: Annotated[Path, typer.Argument(envvar="CURATOR_WORKSPACE",
 @app.command()
 def show(
     workspace: WorkspaceOpt = Path("."),
-    columns: Annotated[Optional[str], typer.Option(  # noqa: UP007
+    columns: Annotated[str | None, typer.Option(  # noqa: UP007
         help="Comma-separated columns (default: all but image and mask bytes).")] = None,
-    where: Annotated[Optional[str], typer.Option(  # noqa: UP007
+    where: Annotated[str | None, typer.Option(  # noqa: UP007
         help="Filter like \"label == '3'\" or \"source == 'real'\" (pandas query syntax).")
     ] = None,
     limit: Annotated[int, typer.Option(min=1, help="Rows to print.")] = 20,

@@ -74,21 +74,37 @@ def _to_array(img: Image.Image) -> tuple[np.ndarray, str]:
     return np.ascontiguousarray(arr), img.mode
 
 
+def _allow_pillow(max_pixels: int) -> None:
+    """Let Pillow open images up to our own limit (its default guard is ~89M pixels).
+
+    Pillow's guard is a process-wide setting; it is only ever raised here, never lowered,
+    and :func:`_check_size` applies the caller's limit to every image before decoding.
+    """
+    if Image.MAX_IMAGE_PIXELS is not None and Image.MAX_IMAGE_PIXELS < max_pixels:
+        Image.MAX_IMAGE_PIXELS = max_pixels
+
+
+def _check_size(img: Image.Image, where: str, max_pixels: int) -> None:
+    """Refuse an opened (not yet loaded) image with more than ``max_pixels`` pixels."""
+    width, height = img.size
+    if width * height > max_pixels:
+        raise ImageError(
+            f"{where}: {width}x{height} exceeds the decoding limit of "
+            f"{max_pixels:,} pixels (possible decompression bomb); raise "
+            "max_pixels if the image is genuine", reason="too_large"
+        )
+
+
 def decode_bytes(data: bytes, *, where: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
     """Decode image ``data``; ``where`` names the item in error messages."""
     if not data:
         raise ImageError(f"{where}: file is empty", reason="corrupt_image")
+    _allow_pillow(max_pixels)
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             with Image.open(io.BytesIO(data)) as img:
-                width, height = img.size
-                if width * height > max_pixels:
-                    raise ImageError(
-                        f"{where}: {width}x{height} exceeds the decoding limit of "
-                        f"{max_pixels:,} pixels (possible decompression bomb); raise "
-                        "max_pixels if the image is genuine", reason="too_large"
-                    )
+                _check_size(img, where, max_pixels)
                 fmt = img.format
                 img.load()
                 pixels, mode = _to_array(img)
@@ -161,12 +177,18 @@ def decode_mask_file(path: Path, *, where: str | None = None,
     """
     where = where or str(path)
     data = _read(path, where, "mask")
+    _allow_pillow(max_pixels)
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            if img.mode == "P":
-                img.load()
-                return DecodedImage(np.ascontiguousarray(np.asarray(img)), "L", data, img.format)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:
+                if img.mode == "P":
+                    _check_size(img, where, max_pixels)
+                    img.load()
+                    return DecodedImage(np.ascontiguousarray(np.asarray(img)), "L", data,
+                                        img.format)
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning,
+            OSError, SyntaxError, ValueError):
         pass  # decode_bytes below gives the precise error
     decoded = decode_bytes(data, where=where, max_pixels=max_pixels)
     pixels = decoded.pixels

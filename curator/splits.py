@@ -59,7 +59,7 @@ class SplitSpec:
         if len(self.names) == 1:
             return self.names[0]
         u = int(sample_id[:13], 16) / float(16**13)
-        for name, bound in zip(self.names, self.bounds):
+        for name, bound in zip(self.names, self.bounds, strict=True):
             if u < bound:
                 return name
         return self.names[-1]
@@ -68,7 +68,7 @@ class SplitSpec:
         if len(self.names) == 1:
             return self.names[0]
         prev, parts = 0.0, []
-        for name, bound in zip(self.names, self.bounds):
+        for name, bound in zip(self.names, self.bounds, strict=True):
             parts.append(f"{name}={bound - prev:g}")
             prev = bound
         return ",".join(parts)

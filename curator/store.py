@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
@@ -30,13 +31,14 @@ from curator import __version__
 from curator.errors import PathEscapeError, SchemaError, WorkspaceError
 from curator.hashing import text_id
 from curator.paths import resolve_inside
-from curator.schema import REJECT_SCHEMA, conform_samples
+from curator.schema import CORE_COLUMNS, REJECT_SCHEMA, SAMPLE_SCHEMA, conform_samples
 
 WORKSPACE_FILE = "workspace.json"
 WORKSPACE_FORMAT = "curator-workspace"
 WORKSPACE_VERSION = 1
 TABLE_DIRS = ("samples", "rejects", "embeddings", "index", "manifests", "reports", "media")
 DEFAULT_SHARD_ROWS = 65_536
+ROW_GROUP_ROWS = 8_192
 _SHARD_NAME = re.compile(r"^part-(\d{8})-[0-9a-f]{8}\.parquet$")
 _TMP_PREFIX = ".tmp-"
 
@@ -124,7 +126,13 @@ class ShardedTable:
                 ) from None
         if not schemas:
             return pa.schema([])
-        schema = pa.unify_schemas(schemas, promote_options="permissive")
+        try:
+            schema = pa.unify_schemas(schemas, promote_options="permissive")
+        except (pa.ArrowTypeError, pa.ArrowInvalid) as exc:
+            raise WorkspaceError(
+                f"shards in {self.directory} disagree on a column's type ({exc}); "
+                "move the newest shard out of the workspace and re-ingest it"
+            ) from None
         self._schema_cache = (key, schema)
         return schema
 
@@ -197,7 +205,8 @@ class ShardedTable:
         final = self.directory / name
         tmp = self.directory / f"{_TMP_PREFIX}{name}"
         try:
-            pq.write_table(table, tmp, row_group_size=DEFAULT_SHARD_ROWS)
+            # Small row groups keep a streaming scan's memory well below one shard.
+            pq.write_table(table, tmp, row_group_size=ROW_GROUP_ROWS)
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
             os.replace(tmp, final)
@@ -226,7 +235,7 @@ class Workspace:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.samples = ShardedTable(root / "samples")
+        self.samples = ShardedTable(root / "samples", base_schema=SAMPLE_SCHEMA)
         self.rejects = ShardedTable(root / "rejects", base_schema=REJECT_SCHEMA)
 
     def __repr__(self) -> str:
@@ -259,8 +268,6 @@ class Workspace:
         return ids
 
     def attribute_types(self) -> dict[str, pa.DataType]:
-        from curator.schema import CORE_COLUMNS
-
         schema = self.samples.schema()
         return {f.name: f.type for f in schema if f.name not in CORE_COLUMNS}
 
@@ -276,7 +283,8 @@ class Workspace:
         except PathEscapeError:
             raise
         except OSError as exc:
-            raise WorkspaceError(f"sample {row.get('sample_id')}: cannot read {uri}: {exc}") from None
+            raise WorkspaceError(
+                f"sample {row.get('sample_id')}: cannot read {uri}: {exc}") from None
 
     # -- writing ------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -301,6 +309,8 @@ class Workspace:
             try:
                 self.samples.remove_stale_temp_files()
                 self.rejects.remove_stale_temp_files()
+                for stale in (self.root / "media").glob(f"*/{_TMP_PREFIX}*"):
+                    stale.unlink(missing_ok=True)
                 yield
             finally:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
@@ -316,8 +326,6 @@ class Workspace:
         table = conform_samples(table, self.attribute_types())
         with self.write_lock():
             if skip_existing and self.samples.shards():
-                import pyarrow.compute as pc
-
                 known = pa.array(sorted(self.sample_ids()), pa.string())
                 table = table.filter(pc.invert(pc.is_in(table["sample_id"], value_set=known)))
             for start in range(0, table.num_rows, shard_rows):
@@ -350,7 +358,8 @@ def _read_marker(root: Path) -> dict[str, Any]:
             f"create one with `curator init {root}`"
         ) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise WorkspaceError(f"{marker} is damaged ({exc}); it should be a small JSON file") from None
+        raise WorkspaceError(
+            f"{marker} is damaged ({exc}); it should be a small JSON file") from None
     if meta.get("format") != WORKSPACE_FORMAT:
         raise WorkspaceError(f"{marker} does not describe a curator workspace")
     if int(meta.get("version", 0)) > WORKSPACE_VERSION:

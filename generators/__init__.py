@@ -1,1 +1,4 @@
-"""Synthetic data generators (pyrender scenes, augmentation); depends on curator.schema/store only."""
+"""Synthetic data generators (pyrender scenes, augmentation).
+
+Depends on curator.schema and curator.store only.
+"""

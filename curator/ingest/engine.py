@@ -87,7 +87,8 @@ class IngestSummary:
 
     def to_frame(self) -> pd.DataFrame:
         """The rejects as a table (item, reason, message)."""
-        return pd.DataFrame([r.__dict__ for r in self.rejects], columns=["item", "reason", "message"])
+        columns = ["item", "reason", "message"]
+        return pd.DataFrame([r.__dict__ for r in self.rejects], columns=columns)
 
     def __str__(self) -> str:
         lines = [
@@ -226,7 +227,8 @@ def run_ingest(
                   "config_hash": chash, "seed": None, "ingested_at": now}
     types = dict(attribute_types or {})
     with ws.write_lock():
-        types = {**ws.attribute_types(), **types}
+        # The workspace's types win, so an attribute keeps one type across shards.
+        types = {**types, **ws.attribute_types()}
         seen = ws.sample_ids()
         known_rejects = set(ws.rejects.to_table(["reject_id"])["reject_id"].to_pylist())
         rows: list[dict[str, Any]] = []

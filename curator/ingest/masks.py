@@ -61,11 +61,11 @@ def read_masks(
                 mask_index.setdefault(_stem(entry[0]), entry[1])
 
     def load_pair(path: Path, rel: str) -> Loaded:
+        image = decode_file(path, where=rel, max_pixels=max_pixels)
         mask_path = mask_index.get(_stem(rel))
         if mask_path is None:
             raise ImageError(f"{rel}: no mask with the same name in {masks}",
                              reason="missing_mask")
-        image = decode_file(path, where=rel, max_pixels=max_pixels)
         mask = decode_mask_file(mask_path, where=f"mask of {rel}", max_pixels=max_pixels)
         return Loaded(image, mask, mask_kind)
 

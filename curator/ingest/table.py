@@ -35,7 +35,9 @@ def _open(path: Path) -> tuple[pa.Schema, Iterator[pa.RecordBatch], int]:
             return pf.schema_arrow, pf.iter_batches(batch_size=_BATCH_ROWS), pf.metadata.num_rows
         if suffix in (".csv", ".tsv", ".txt"):
             parse = pacsv.ParseOptions(delimiter="\t" if suffix == ".tsv" else ",")
-            table = pacsv.read_csv(path, parse_options=parse)
+            # An empty cell is a missing value (as a Parquet null), not the string ''.
+            convert = pacsv.ConvertOptions(strings_can_be_null=True)
+            table = pacsv.read_csv(path, parse_options=parse, convert_options=convert)
             return table.schema, iter(table.to_batches(_BATCH_ROWS)), table.num_rows
     except (pa.ArrowInvalid, OSError) as exc:
         raise IngestError(f"{path}: cannot be read as a table ({exc})") from None

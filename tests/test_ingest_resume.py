@@ -1,0 +1,70 @@
+"""An ingest killed with SIGKILL part-way re-runs to exactly the full set: no row lost, none
+twice, no temp file left behind."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from curator import init_workspace, open_workspace
+
+BATCH_ROWS = 5
+
+
+def _command(source: Path, ws: Path) -> list[str]:
+    return [sys.executable, "-m", "curator.cli", "ingest", "folder", str(source), "-w", str(ws),
+            "--batch-rows", str(BATCH_ROWS)]
+
+
+def _committed_shards(ws: Path) -> int:
+    return sum(1 for e in os.scandir(ws / "samples") if re.fullmatch(r"part-.*\.parquet", e.name))
+
+
+def _start_and_kill(source: Path, ws: Path, after_shards: int, log: Path) -> None:
+    """Start an ingest and SIGKILL it once ``after_shards`` shards are committed."""
+    with open(log, "ab") as err:
+        proc = subprocess.Popen(_command(source, ws), stdout=subprocess.DEVNULL, stderr=err)
+    deadline = time.monotonic() + 60
+    try:
+        while _committed_shards(ws) < after_shards and proc.poll() is None:
+            assert time.monotonic() < deadline, "ingest made no progress"
+            time.sleep(0.001)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL, (
+        f"the ingest ended by itself (rc {proc.returncode}) before it could be killed; "
+        f"stderr: {log.read_text()[-2000:]}")
+
+
+@pytest.mark.parametrize("kill_points", [(2,), (120,), (2, 60)],
+                         ids=["early", "midway", "twice"])
+def test_a_killed_ingest_reruns_to_exactly_the_full_set(tmp_path, many_images, kill_points):
+    source, expected = many_images
+    ws = init_workspace(tmp_path / "ws").root
+    log = tmp_path / "stderr.log"
+
+    for after_shards in kill_points:
+        _start_and_kill(source, ws, after_shards, log)
+        landed = open_workspace(ws).samples.count()
+        assert after_shards * BATCH_ROWS <= landed < len(expected)
+
+    done = subprocess.run(_command(source, ws), capture_output=True, text=True, timeout=120)
+
+    assert done.returncode == 0, done.stderr
+    assert f"added {len(expected) - landed} row(s)" in done.stdout
+    assert f"skipped {landed} already in the workspace" in done.stdout
+    table = open_workspace(ws).to_table(["sample_id"])
+    ids = table["sample_id"].to_pylist()
+    assert set(ids) == expected
+    assert len(ids) == len(set(ids)) == len(expected)
+    assert not [p for p in ws.rglob(".tmp-*")]
+    assert open_workspace(ws).rejects.count() == 0
