@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
-import resource
 import shutil
 import statistics
 import sys
@@ -86,12 +85,20 @@ def _peak_memory(target, *args) -> tuple[float, float]:
     return value
 
 
+def _status_kb(key: str) -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(key + ":"):
+                return float(line.split()[1])
+    raise RuntimeError(f"{key} not in /proc/self/status")
+
+
 def _measure(queue, target, args) -> None:
-    page_kb = resource.getpagesize() / 1024.0
-    with open("/proc/self/statm") as fh:
-        resident_kb = int(fh.read().split()[1]) * page_kb
+    # VmHWM (peak RSS) belongs to this process image; ru_maxrss would carry the parent's
+    # peak across fork+exec and hide the number we want.
+    resident_kb = _status_kb("VmRSS")
     target(*args)
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_kb = _status_kb("VmHWM")
     queue.put(((peak_kb - resident_kb) / 1024.0, pa.default_memory_pool().max_memory() / 1e6))
 
 

@@ -17,6 +17,7 @@ import re
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -200,21 +201,43 @@ class ShardedTable:
 
     def write_shard(self, table: pa.Table) -> Path:
         """Write ``table`` as one new shard, atomically. Caller holds the workspace lock."""
+        return self.write_shards([table])[0]
+
+    def write_shards(self, tables: Sequence[pa.Table], max_workers: int | None = None
+                     ) -> list[Path]:
+        """Write each table as one new shard, several at a time; each shard is atomic.
+
+        Parquet encoding releases the GIL, so shards are encoded in parallel threads; each
+        is written to a temp file, fsynced, then renamed in order. Caller holds the lock.
+        """
         self.directory.mkdir(parents=True, exist_ok=True)
-        name = f"part-{self.next_sequence():08d}-{uuid.uuid4().hex[:8]}.parquet"
-        final = self.directory / name
-        tmp = self.directory / f"{_TMP_PREFIX}{name}"
-        try:
+        first = self.next_sequence()
+        finals = [self.directory / f"part-{first + i:08d}-{uuid.uuid4().hex[:8]}.parquet"
+                  for i in range(len(tables))]
+        tmps = [p.with_name(_TMP_PREFIX + p.name) for p in finals]
+
+        def encode(i: int) -> None:
             # Small row groups keep a streaming scan's memory well below one shard.
-            pq.write_table(table, tmp, row_group_size=ROW_GROUP_ROWS)
-            with open(tmp, "rb+") as fh:
+            pq.write_table(tables[i], tmps[i], row_group_size=ROW_GROUP_ROWS)
+            with open(tmps[i], "rb+") as fh:
                 os.fsync(fh.fileno())
-            os.replace(tmp, final)
+
+        workers = max_workers or min(len(tables), os.cpu_count() or 1, 8)
+        try:
+            if workers <= 1:
+                for i in range(len(tables)):
+                    encode(i)
+                    os.replace(tmps[i], finals[i])
+            else:
+                with ThreadPoolExecutor(workers) as pool:
+                    for i, _ in enumerate(pool.map(encode, range(len(tables)))):
+                        os.replace(tmps[i], finals[i])
         finally:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
+            for tmp in tmps:
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
         _fsync_dir(self.directory)
-        return final
+        return finals
 
 
 @dataclass(frozen=True)
@@ -328,8 +351,8 @@ class Workspace:
             if skip_existing and self.samples.shards():
                 known = pa.array(sorted(self.sample_ids()), pa.string())
                 table = table.filter(pc.invert(pc.is_in(table["sample_id"], value_set=known)))
-            for start in range(0, table.num_rows, shard_rows):
-                self.samples.write_shard(table.slice(start, shard_rows))
+            chunks = [table.slice(s, shard_rows) for s in range(0, table.num_rows, shard_rows)]
+            self.samples.write_shards(chunks)
         return table.num_rows
 
     def info(self) -> WorkspaceInfo:
