@@ -3,8 +3,8 @@
 Builds N rows (default 1,000,000) with a 128-d float32 vector attribute and a small inline
 PNG each, then times, in the same run:
 
-* write: ``Workspace.append_samples`` (validation + sharding + atomic renames) vs
-  ``pyarrow.parquet.write_table`` of the same table to one file;
+* write: ``Workspace.append_samples`` (validation + sharding + fsync + atomic renames) vs
+  ``pyarrow.parquet.write_table`` of the same table to one file (no fsync);
 * read: ``Workspace.to_table`` vs ``pyarrow.parquet.read_table``;
 * peak memory of a full streaming scan (``Workspace.iter_batches``) vs loading the table,
   each measured in a fresh process as the growth of its peak RSS.
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import shutil
 import statistics
 import sys
@@ -61,13 +62,20 @@ def make_table(n: int, seed: int = 0) -> pa.Table:
     })
 
 
-def _timed(fn, repeat: int) -> float:
-    times = []
+def _timed_pair(ours, baseline, repeat: int) -> tuple[float, float]:
+    """Median seconds of ``ours`` and ``baseline``, interleaved, page cache flushed first.
+
+    Interleaving and ``os.sync()`` keep one side's dirty pages from being written back
+    during the other's timing, the main source of noise on a shared disk.
+    """
+    times: dict[str, list[float]] = {"ours": [], "baseline": []}
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        for key, fn in (("ours", ours), ("baseline", baseline)):
+            os.sync()
+            t0 = time.perf_counter()
+            fn()
+            times[key].append(time.perf_counter() - t0)
+    return statistics.median(times["ours"]), statistics.median(times["baseline"])
 
 
 def _peak_memory(target, *args) -> tuple[float, float]:
@@ -137,12 +145,11 @@ def main() -> None:
         def write_raw() -> None:
             pq.write_table(table, raw_path)
 
-        t_store_w = _timed(write_store, args.repeat)
-        t_raw_w = _timed(write_raw, args.repeat)
+        t_store_w, t_raw_w = _timed_pair(write_store, write_raw, args.repeat)
         ws = curator.open_workspace(tmp / "ws0")
         n_shards = len(ws.samples.shards())
-        t_store_r = _timed(lambda: ws.to_table(), args.repeat)
-        t_raw_r = _timed(lambda: pq.read_table(raw_path), args.repeat)
+        t_store_r, t_raw_r = _timed_pair(ws.to_table, lambda: pq.read_table(raw_path),
+                                         args.repeat)
         rss_scan, pool_scan = _peak_memory(scan_store, str(tmp / "ws0"))
         rss_load, pool_load = _peak_memory(load_raw, str(raw_path))
         shard_mb = max(p.stat().st_size for p in ws.samples.shards()) / 1e6

@@ -44,6 +44,10 @@ _SHARD_NAME = re.compile(r"^part-(\d{8})-[0-9a-f]{8}\.parquet$")
 _TMP_PREFIX = ".tmp-"
 
 Filters = ds.Expression | Sequence[Any] | None
+# Without pre-buffering the reader holds one row group's pages at a time, which keeps a
+# streaming scan's peak memory near one shard instead of several (local disks lose nothing).
+_PARQUET = ds.ParquetFileFormat(
+    default_fragment_scan_options=ds.ParquetFragmentScanOptions(pre_buffer=False))
 
 
 def _fsync_dir(path: Path) -> None:
@@ -146,7 +150,7 @@ class ShardedTable:
     def dataset(self) -> ds.Dataset:
         """A lazy ``pyarrow.dataset`` over all shards with the unified schema."""
         schema = self.schema()
-        return ds.dataset([str(p) for p in self.shards()], schema=schema, format="parquet")
+        return ds.dataset([str(p) for p in self.shards()], schema=schema, format=_PARQUET)
 
     def _check_columns(self, columns: Sequence[str] | None) -> list[str] | None:
         if columns is None:
@@ -161,18 +165,18 @@ class ShardedTable:
         return list(columns)
 
     def scanner(self, columns: Sequence[str] | None = None, filters: Filters = None,
-                batch_size: int = 16_384) -> ds.Scanner:
+                batch_size: int = ROW_GROUP_ROWS) -> ds.Scanner:
         """A streaming scanner reading one shard at a time (bounded memory)."""
         return self.dataset().scanner(
             columns=self._check_columns(columns),
             filter=_to_expression(filters),
             batch_size=batch_size,
             fragment_readahead=1,
-            batch_readahead=2,
+            batch_readahead=1,
         )
 
     def iter_batches(self, columns: Sequence[str] | None = None, filters: Filters = None,
-                     batch_size: int = 16_384) -> Iterator[pa.RecordBatch]:
+                     batch_size: int = ROW_GROUP_ROWS) -> Iterator[pa.RecordBatch]:
         """Stream record batches; never holds more than about one shard in memory."""
         if not self.shards():
             return
@@ -279,7 +283,7 @@ class Workspace:
         return self.samples.to_table(columns, filters).to_pandas()
 
     def iter_batches(self, columns: Sequence[str] | None = None, filters: Filters = None,
-                     batch_size: int = 16_384) -> Iterator[pa.RecordBatch]:
+                     batch_size: int = ROW_GROUP_ROWS) -> Iterator[pa.RecordBatch]:
         """Stream samples as record batches, one shard at a time."""
         return self.samples.iter_batches(columns, filters, batch_size)
 
