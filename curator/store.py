@@ -353,7 +353,7 @@ class Workspace:
         table = conform_samples(table, self.attribute_types())
         with self.write_lock():
             if skip_existing and self.samples.shards():
-                known = pa.array(sorted(self.sample_ids()), pa.string())
+                known = pa.array(list(self.sample_ids()), pa.string())
                 table = table.filter(pc.invert(pc.is_in(table["sample_id"], value_set=known)))
             chunks = [table.slice(s, shard_rows) for s in range(0, table.num_rows, shard_rows)]
             self.samples.write_shards(chunks)
