@@ -61,7 +61,7 @@ WorkspaceOpt = Annotated[
                  help="Workspace directory (or set CURATOR_WORKSPACE)."),
 ]
 SplitOpt = Annotated[
-    str | None,  # noqa: UP007 (typer needs Optional on 3.10)
+    str | None,
     typer.Option("--split", help="Split for rows without one: a name ('train') or fractions "
                                  "by content hash ('train=0.8,test=0.2')."),
 ]
@@ -152,7 +152,7 @@ def ingest_folder(
 @ingest_app.command("coco")
 def ingest_coco(
     annotations: Annotated[Path, typer.Argument(help="COCO instances JSON file.")],
-    images: Annotated[Path | None, typer.Option(  # noqa: UP007
+    images: Annotated[Path | None, typer.Option(
         "--images", help="Image folder (default: the JSON file's folder).")] = None,
     workspace: WorkspaceOpt = Path("."),
     split: SplitOpt = None,
@@ -165,18 +165,18 @@ def ingest_coco(
 @ingest_app.command("table")
 def ingest_table(
     table: Annotated[Path, typer.Argument(help="CSV, TSV or Parquet file.")],
-    image_column: Annotated[str | None, typer.Option(  # noqa: UP007
+    image_column: Annotated[str | None, typer.Option(
         help="Column of image paths (default: image_path, image, path, file_name, ...).")] = None,
-    label_column: Annotated[str | None, typer.Option(  # noqa: UP007
+    label_column: Annotated[str | None, typer.Option(
         help="Label column (default: 'label' if present).")] = None,
-    split_column: Annotated[str | None, typer.Option(  # noqa: UP007
+    split_column: Annotated[str | None, typer.Option(
         help="Split column (default: 'split' if present).")] = None,
-    mask_column: Annotated[str | None, typer.Option(  # noqa: UP007
+    mask_column: Annotated[str | None, typer.Option(
         help="Column of mask paths, for segmentation labels.")] = None,
     mask_kind: Annotated[str, typer.Option(help="class, instance or matte.")] = "class",
-    attributes: Annotated[str | None, typer.Option(  # noqa: UP007
+    attributes: Annotated[str | None, typer.Option(
         help="Comma-separated attribute columns (default: all other columns).")] = None,
-    root: Annotated[Path | None, typer.Option(  # noqa: UP007
+    root: Annotated[Path | None, typer.Option(
         help="Folder the paths are relative to (default: the table's folder).")] = None,
     workspace: WorkspaceOpt = Path("."),
     split: SplitOpt = None,
@@ -193,7 +193,7 @@ def ingest_table(
 @ingest_app.command("masks")
 def ingest_masks(
     images: Annotated[Path, typer.Argument(help="Image folder (subfolders = labels).")],
-    masks: Annotated[Path | None, typer.Option(  # noqa: UP007
+    masks: Annotated[Path | None, typer.Option(
         "--masks", help="Mask folder mirroring IMAGES (same relative names).")] = None,
     alpha_matte: Annotated[bool, typer.Option(
         "--alpha-matte", help="Images are RGBA; their alpha is a soft matte.")] = False,
@@ -210,7 +210,7 @@ def ingest_masks(
 @ingest_app.command("digits")
 def ingest_digits(
     workspace: WorkspaceOpt = Path("."),
-    n: Annotated[int | None, typer.Option(  # noqa: UP007
+    n: Annotated[int | None, typer.Option(
         min=0, help="Only the first N digits (default: all 1,797).")] = None,
     split: SplitOpt = None,
     batch_rows: BatchOpt = 2048,
@@ -247,9 +247,9 @@ def info(workspace: Annotated[Path, typer.Argument(envvar="CURATOR_WORKSPACE",
 @app.command()
 def show(
     workspace: WorkspaceOpt = Path("."),
-    columns: Annotated[str | None, typer.Option(  # noqa: UP007
+    columns: Annotated[str | None, typer.Option(
         help="Comma-separated columns (default: all but image and mask bytes).")] = None,
-    where: Annotated[str | None, typer.Option(  # noqa: UP007
+    where: Annotated[str | None, typer.Option(
         help="Filter like \"label == '3'\" or \"source == 'real'\" (pandas query syntax).")
     ] = None,
     limit: Annotated[int, typer.Option(min=1, help="Rows to print.")] = 20,

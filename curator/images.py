@@ -95,8 +95,13 @@ def _check_size(img: Image.Image, where: str, max_pixels: int) -> None:
         )
 
 
-def decode_bytes(data: bytes, *, where: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
-    """Decode image ``data``; ``where`` names the item in error messages."""
+def decode_bytes(data: bytes, *, where: str, max_pixels: int = DEFAULT_MAX_PIXELS,
+                 keep_palette: bool = False) -> DecodedImage:
+    """Decode image ``data``; ``where`` names the item in error messages.
+
+    With ``keep_palette``, a palette (``P``) image yields its indices as ``L`` pixels
+    instead of being converted to colours (label masks store class ids that way).
+    """
     if not data:
         raise ImageError(f"{where}: file is empty", reason="corrupt_image")
     _allow_pillow(max_pixels)
@@ -107,7 +112,10 @@ def decode_bytes(data: bytes, *, where: str, max_pixels: int = DEFAULT_MAX_PIXEL
                 _check_size(img, where, max_pixels)
                 fmt = img.format
                 img.load()
-                pixels, mode = _to_array(img)
+                if keep_palette and img.mode == "P":
+                    pixels, mode = np.ascontiguousarray(np.asarray(img)), "L"
+                else:
+                    pixels, mode = _to_array(img)
         except ImageError:
             raise
         except UnidentifiedImageError:
@@ -177,20 +185,7 @@ def decode_mask_file(path: Path, *, where: str | None = None,
     """
     where = where or str(path)
     data = _read(path, where, "mask")
-    _allow_pillow(max_pixels)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as img:
-                if img.mode == "P":
-                    _check_size(img, where, max_pixels)
-                    img.load()
-                    return DecodedImage(np.ascontiguousarray(np.asarray(img)), "L", data,
-                                        img.format)
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning,
-            OSError, SyntaxError, ValueError):
-        pass  # decode_bytes below gives the precise error
-    decoded = decode_bytes(data, where=where, max_pixels=max_pixels)
+    decoded = decode_bytes(data, where=where, max_pixels=max_pixels, keep_palette=True)
     pixels = decoded.pixels
     if decoded.mode in ("RGB", "RGBA"):
         rgb = pixels[..., :3]

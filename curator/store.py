@@ -58,9 +58,13 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temp file in the same folder and a rename."""
-    tmp = path.with_name(f"{_TMP_PREFIX}{uuid.uuid4().hex}-{path.name}")
+def atomic_write_bytes(path: Path, data: bytes, *, staging: Path | None = None) -> None:
+    """Write ``data`` to ``path`` via a temp file and a rename.
+
+    The temp file lives in ``staging`` (default: the target's folder), which must be on the
+    same filesystem; a writer killed mid-way leaves only a ``.tmp-*`` file there.
+    """
+    tmp = (staging or path.parent) / f"{_TMP_PREFIX}{uuid.uuid4().hex}-{path.name}"
     try:
         with open(tmp, "wb") as fh:
             fh.write(data)
@@ -71,6 +75,14 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
     _fsync_dir(path.parent)
+
+
+def remove_stale_temp_files(directory: Path) -> int:
+    """Delete leftovers of interrupted writes in ``directory``; call only under the write lock."""
+    stale = list(directory.glob(f"{_TMP_PREFIX}*"))
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return len(stale)
 
 
 def _to_expression(filters: Filters) -> ds.Expression | None:
@@ -99,19 +111,6 @@ class ShardedTable:
         if not self.directory.is_dir():
             return []
         return sorted(p for p in self.directory.iterdir() if _SHARD_NAME.match(p.name))
-
-    def stale_temp_files(self) -> list[Path]:
-        if not self.directory.is_dir():
-            return []
-        return sorted(p for p in self.directory.iterdir() if p.name.startswith(_TMP_PREFIX))
-
-    def remove_stale_temp_files(self) -> int:
-        """Delete leftovers of interrupted writes; call only while holding the write lock."""
-        stale = self.stale_temp_files()
-        for path in stale:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-        return len(stale)
 
     # -- schema -----------------------------------------------------------------------------
     def schema(self) -> pa.Schema:
@@ -226,16 +225,12 @@ class ShardedTable:
             with open(tmps[i], "rb+") as fh:
                 os.fsync(fh.fileno())
 
-        workers = max_workers or min(len(tables), os.cpu_count() or 1, 8)
+        workers = max_workers or max(1, min(len(tables), os.cpu_count() or 1, 8))
         try:
-            if workers <= 1:
-                for i in range(len(tables)):
-                    encode(i)
+            with ThreadPoolExecutor(workers) as pool:
+                # map yields in order, so shards are committed in sequence order.
+                for i, _ in enumerate(pool.map(encode, range(len(tables)))):
                     os.replace(tmps[i], finals[i])
-            else:
-                with ThreadPoolExecutor(workers) as pool:
-                    for i, _ in enumerate(pool.map(encode, range(len(tables)))):
-                        os.replace(tmps[i], finals[i])
         finally:
             for tmp in tmps:
                 with contextlib.suppress(FileNotFoundError):
@@ -264,6 +259,9 @@ class Workspace:
         self.root = root
         self.samples = ShardedTable(root / "samples", base_schema=SAMPLE_SCHEMA)
         self.rejects = ShardedTable(root / "rejects", base_schema=REJECT_SCHEMA)
+        # Large images live in media/<2 hex>/; their temp files are staged in media/ itself,
+        # so cleaning up after a killed writer never lists the image files.
+        self.media_dir = root / "media"
 
     def __repr__(self) -> str:
         return f"Workspace({str(self.root)!r})"
@@ -334,10 +332,8 @@ class Workspace:
                         ) from None
                     time.sleep(0.05)
             try:
-                self.samples.remove_stale_temp_files()
-                self.rejects.remove_stale_temp_files()
-                for stale in (self.root / "media").glob(f"*/{_TMP_PREFIX}*"):
-                    stale.unlink(missing_ok=True)
+                for folder in (self.samples.directory, self.rejects.directory, self.media_dir):
+                    remove_stale_temp_files(folder)
                 yield
             finally:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)

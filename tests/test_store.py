@@ -209,9 +209,11 @@ def test_interrupted_write_leaves_no_visible_rows(ws):
     # What a writer killed mid-shard leaves behind: a partial temp file.
     stale = ws.samples.directory / ".tmp-part-00000009-deadbeef.parquet"
     stale.write_bytes(b"PAR1 partial")
+    stale_media = ws.root / "media" / ".tmp-0123-abcd.png"  # a half-copied large image
+    stale_media.write_bytes(b"\x89PNG partial")
     assert ws.samples.count() == 4  # readers ignore it
     ws.append_samples(_rows(4, start=4))  # the next writer cleans it up
-    assert not stale.exists()
+    assert not stale.exists() and not stale_media.exists()
     assert ws.samples.count() == 8
 
 

@@ -151,7 +151,7 @@ def _store_media(ws: Workspace, image: DecodedImage) -> str:
     path = ws.root / rel
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(path, data)
+        atomic_write_bytes(path, data, staging=ws.media_dir)
     return rel
 
 
