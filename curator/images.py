@@ -165,14 +165,17 @@ def from_array(pixels: np.ndarray, mode: str | None = None) -> DecodedImage:
     return DecodedImage(pixels=arr, mode=mode)
 
 
-def encode_png(pixels: np.ndarray, mode: str) -> bytes:
-    """Encode pixels as PNG with fixed settings so equal pixels give equal bytes."""
+def encode_png(pixels: np.ndarray, mode: str, *, compress_level: int = 6) -> bytes:
+    """Encode pixels as PNG with fixed settings so equal pixels give equal bytes.
+
+    ``compress_level`` (0-9) trades size for speed; label maps use 1 (they compress well).
+    """
     # Pillow infers L/LA/RGB/RGBA/I;16 from the array's shape and dtype.
     img = Image.fromarray(pixels.astype("<u2") if mode == "I;16" else pixels)
     if img.mode != mode:
         raise ImageError(f"pixels of shape {pixels.shape} do not match mode {mode!r}")
     buf = io.BytesIO()
-    img.save(buf, format="PNG", compress_level=6, optimize=False)
+    img.save(buf, format="PNG", compress_level=compress_level, optimize=False)
     return buf.getvalue()
 
 

@@ -51,6 +51,13 @@ SAMPLE_FIELDS: tuple[pa.Field, ...] = (
     pa.field("mode", pa.string()),
     pa.field("mask_bytes", pa.binary()),
     pa.field("mask_kind", pa.string()),
+    # Dense labels that renderers know exactly (null for most real data), all PNG:
+    # class ids (8-bit), soft alpha matte (8-bit coverage), depth (16-bit millimetres),
+    # camera-frame normals (RGB, n = v / 127.5 - 1). See docs/schema.md.
+    pa.field("class_mask_bytes", pa.binary()),
+    pa.field("matte_bytes", pa.binary()),
+    pa.field("depth_bytes", pa.binary()),
+    pa.field("normals_bytes", pa.binary()),
     pa.field("objects", pa.list_(OBJECT_TYPE)),
     pa.field("origin", pa.string()),
     pa.field("generator", pa.string(), nullable=False),

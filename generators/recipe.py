@@ -1,0 +1,362 @@
+"""Recipes: which scene to build and which named randomizers vary it, within which ranges.
+
+A recipe is a YAML/JSON mapping, validated here before any rendering; its config hash (of
+everything that changes the pixels, not of ``n`` or ``seed``) is stored on every sample.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from curator.hashing import config_hash
+from generators.errors import RecipeError
+
+#: Bump when the same recipe and seed would render different pixels.
+GENERATOR_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class Param:
+    """One randomized parameter: its kind, default range, and the value it is held at."""
+
+    kind: str  # "float" (range), "int" (range), "prob" (0..1), "choice" (subset of options)
+    default: Any
+    held: Any  # value when the randomizer is off/ablated; "mid" = middle of the range
+    lo: float | None = None  # hard bounds a range must stay inside
+    hi: float | None = None
+    options: tuple[str, ...] = ()
+
+
+_TEXTURES = ("checker", "stripes", "noise", "dots", "gradient")
+
+#: The named randomizers and their parameters. Each can be switched off (held at ``held``).
+RANDOMIZERS: dict[str, dict[str, Param]] = {
+    "materials": {
+        "hue": Param("float", None, "mid", 0, 1),  # None: the asset's own range
+        "saturation": Param("float", None, "mid", 0, 1),
+        "value": Param("float", None, "mid", 0, 1),
+        "roughness": Param("float", (0.2, 0.9), "mid", 0, 1),
+        "metallic": Param("float", (0.0, 0.4), 0.0, 0, 1),
+        # Distractor ("wrong") textures on labelled objects: the car-paint-leaves trick.
+        "texture_prob": Param("prob", 0.0, 0.0, 0, 1),
+        "textures": Param("choice", _TEXTURES, (), options=_TEXTURES),
+    },
+    "lighting": {
+        "count": Param("int", (1, 3), 1, 1, 8),
+        # Key-light direction in the camera frame: azimuth 0 = from the camera, +90 = from
+        # image right, -90 = from image left; elevation above the camera's horizon.
+        "azimuth_deg": Param("float", (-90.0, 90.0), 0.0, -180, 180),
+        "elevation_deg": Param("float", (10.0, 70.0), 30.0, -90, 90),
+        "intensity": Param("float", (2.0, 6.0), "mid", 0, 100),
+        "color_temp_k": Param("float", (2700.0, 7500.0), 6500.0, 1000, 40000),
+        "ambient": Param("float", (0.05, 0.4), "mid", 0, 2),
+    },
+    "camera": {
+        "distance_m": Param("float", (2.5, 3.5), "mid", 0.05, 1000),
+        "yaw_deg": Param("float", (-30.0, 30.0), "mid", -180, 180),
+        "pitch_deg": Param("float", (-20.0, 20.0), "mid", -89, 89),
+        "roll_deg": Param("float", (-10.0, 10.0), 0.0, -180, 180),
+        "focal_mm": Param("float", (35.0, 70.0), "mid", 5, 1000),
+    },
+    "pose": {
+        "yaw_deg": Param("float", (-30.0, 30.0), 0.0, -180, 180),
+        "pitch_deg": Param("float", (-20.0, 20.0), 0.0, -180, 180),
+        "roll_deg": Param("float", (-15.0, 15.0), 0.0, -180, 180),
+    },
+    "background": {
+        "kinds": Param("choice", ("flat", "gradient", "texture"), ("flat",),
+                       options=("flat", "gradient", "texture", "workspace")),
+        "hue": Param("float", (0.0, 1.0), 0.0, 0, 1),
+        "saturation": Param("float", (0.0, 0.6), 0.0, 0, 1),
+        "value": Param("float", (0.1, 0.9), "mid", 0, 1),
+    },
+    "distractors": {"count": Param("int", (0, 3), 0, 0, 64)},
+    "occluders": {"count": Param("int", (0, 1), 0, 0, 16)},
+    "sensor": {
+        "noise_std": Param("float", (0.0, 0.03), 0.0, 0, 1),
+        "blur_sigma_px": Param("float", (0.0, 1.0), 0.0, 0, 50),
+        "gamma": Param("float", (0.8, 1.25), 1.0, 0.05, 10),
+        "saturation": Param("float", (0.7, 1.0), 1.0, 0, 1),
+        "exposure": Param("float", (1.0, 1.3), 1.0, 0.01, 100),
+        "jpeg_quality": Param("int", (0, 0), 0, 0, 95),
+    },
+}
+
+_TOP_KEYS = {"name", "description", "size", "scene", "randomizers", "labels", "output", "assets"}
+_SCENE_KEYS = {"objects", "ground", "placement_radius_m", "distractors", "occluders"}
+_QUERY_KEYS = {"label", "labels", "tags", "any_tags", "exclude_tags", "kind"}
+_LABEL_KEYS = {"min_pixels", "occluded_below"}
+_OUTPUT_KEYS = {"size", "grayscale", "levels", "invert"}
+
+
+def _close(name: str, options: Any) -> str:
+    match = difflib.get_close_matches(name, list(options), n=1)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+def _unknown_keys(section: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    for key in section:
+        if key not in allowed:
+            raise RecipeError(f"{where}: unknown key {key!r}{_close(key, allowed)}; "
+                              f"allowed: {', '.join(sorted(allowed))}")
+
+
+def _mapping(value: Any, where: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise RecipeError(f"{where} must be a mapping, got {type(value).__name__}")
+    return dict(value)
+
+
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise RecipeError(f"{where} must be a number, got {value!r}")
+    return float(value)
+
+
+def _range(value: Any, param: Param, where: str) -> tuple[float, float]:
+    """A [lo, hi] pair (a single number means fixed), checked for order and bounds."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != 2:
+            raise RecipeError(f"{where} must be [min, max], got {list(value)!r}")
+        lo, hi = (_number(v, where) for v in value)
+    else:
+        lo = hi = _number(value, where)
+    if lo > hi:
+        raise RecipeError(f"{where} is an inverted range [{lo:g}, {hi:g}]: min must be <= max")
+    if param.kind == "int":
+        if lo != int(lo) or hi != int(hi):
+            raise RecipeError(f"{where} must be whole numbers, got [{lo:g}, {hi:g}]")
+        if lo < 0:
+            raise RecipeError(f"{where} is a count and cannot be negative, got {lo:g}")
+    for bound, ok in ((param.lo, lo >= (param.lo if param.lo is not None else lo)),
+                      (param.hi, hi <= (param.hi if param.hi is not None else hi))):
+        if not ok:
+            raise RecipeError(f"{where} = [{lo:g}, {hi:g}] leaves the allowed interval "
+                              f"[{param.lo:g}, {param.hi:g}] (bound {bound:g})")
+    return lo, hi
+
+
+def _count(value: Any, where: str) -> tuple[int, int]:
+    lo, hi = _range(value, Param("int", None, None, 0, 10_000), where)
+    return int(lo), int(hi)
+
+
+def _check_param(name: str, param: Param, value: Any, where: str) -> Any:
+    if param.kind == "choice":
+        items = [value] if isinstance(value, str) else list(value or [])
+        for item in items:
+            if item not in param.options:
+                raise RecipeError(f"{where}: unknown option {item!r}{_close(item, param.options)}"
+                                  f"; choose from {', '.join(param.options)}")
+        return tuple(items)
+    if param.kind == "prob":
+        p = _number(value, where)
+        if not 0.0 <= p <= 1.0:
+            raise RecipeError(f"{where} is a probability and must be in [0, 1], got {p:g}")
+        return p
+    if value is None:
+        return None
+    lo, hi = _range(value, param, where)
+    return (int(lo), int(hi)) if param.kind == "int" else (lo, hi)
+
+
+def _check_query(query: Mapping[str, Any], where: str) -> dict[str, Any]:
+    query = _mapping(query, where)
+    _unknown_keys(query, _QUERY_KEYS, where)
+    return query
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A validated recipe. Build one with :func:`load_recipe` or :meth:`Recipe.from_dict`."""
+
+    name: str
+    config: Mapping[str, Any]  # normalised: every section and randomizer param present
+    enabled: tuple[str, ...]  # randomizers that vary; the rest are held at their defaults
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, where: str = "recipe") -> Recipe:
+        data = _mapping(data, where)
+        _unknown_keys(data, _TOP_KEYS, where)
+        name = data.get("name")
+        if not isinstance(name, str) or not name:
+            raise RecipeError(f"{where}: 'name' must be a non-empty string")
+        size = data.get("size", 128)
+        sizes = size if isinstance(size, (list, tuple)) else [size, size]
+        if len(sizes) != 2 or any(isinstance(s, bool) or not isinstance(s, int) or not
+                                  8 <= s <= 4096 for s in sizes):
+            raise RecipeError(f"{where}: 'size' must be a pixel count in 8..4096 or "
+                              f"[height, width], got {size!r}")
+        scene = _mapping(data.get("scene"), f"{where}.scene")
+        _unknown_keys(scene, _SCENE_KEYS, f"{where}.scene")
+        objects = _mapping(scene.get("objects"), f"{where}.scene.objects")
+        _unknown_keys(objects, {"query", "count", "size_m"}, f"{where}.scene.objects")
+        norm_scene = {
+            "objects": {
+                "query": _check_query(objects.get("query", {}), f"{where}.scene.objects.query"),
+                "count": _count(objects.get("count", 1), f"{where}.scene.objects.count"),
+                "size_m": (None if objects.get("size_m") is None else _range(
+                    objects["size_m"], Param("float", None, None, 1e-4, 1e4),
+                    f"{where}.scene.objects.size_m")),
+            },
+            "ground": bool(scene.get("ground", False)),
+            "placement_radius_m": _range(scene.get("placement_radius_m", 0.0),
+                                         Param("float", None, None, 0, 1e4),
+                                         f"{where}.scene.placement_radius_m")[1],
+            "distractors": _check_query(scene.get("distractors", {"tags": ["distractor"]}),
+                                        f"{where}.scene.distractors"),
+            "occluders": _check_query(scene.get("occluders", {"tags": ["primitive"]}),
+                                      f"{where}.scene.occluders"),
+        }
+        if norm_scene["objects"]["count"][1] < 1:
+            raise RecipeError(f"{where}.scene.objects.count must allow at least one object")
+        randomizers = _mapping(data.get("randomizers"), f"{where}.randomizers")
+        norm_rand: dict[str, dict[str, Any]] = {}
+        enabled: list[str] = []
+        for rname in randomizers:
+            if rname not in RANDOMIZERS:
+                raise RecipeError(f"{where}.randomizers: unknown randomizer {rname!r}"
+                                  f"{_close(rname, RANDOMIZERS)}; known: "
+                                  f"{', '.join(RANDOMIZERS)}")
+        for rname, params in RANDOMIZERS.items():
+            block = randomizers.get(rname, False)
+            if block is True or block is None:
+                block = {}
+            on = block is not False
+            block = _mapping(block if on else {}, f"{where}.randomizers.{rname}")
+            on = on and bool(block.pop("enabled", True))
+            held = _mapping(block.pop("held", {}), f"{where}.randomizers.{rname}.held")
+            _unknown_keys(block, set(params), f"{where}.randomizers.{rname}")
+            _unknown_keys(held, set(params), f"{where}.randomizers.{rname}.held")
+            norm: dict[str, Any] = {}
+            for pname, param in params.items():
+                at = f"{where}.randomizers.{rname}.{pname}"
+                value = _check_param(pname, param, block.get(pname, param.default), at)
+                hold = held.get(pname, param.held)
+                if hold != "mid":
+                    hold = _check_param(pname, param, hold, f"{at} (held)")
+                    if param.kind in ("float", "int") and hold is not None:
+                        hold = hold[0]
+                norm[pname] = {"range": value, "held": hold}
+            if rname == "background" and on and not norm["kinds"]["range"]:
+                raise RecipeError(f"{where}.randomizers.background.kinds must list at least "
+                                  "one kind")
+            norm_rand[rname] = norm
+            if on:
+                enabled.append(rname)
+        labels = _mapping(data.get("labels"), f"{where}.labels")
+        _unknown_keys(labels, _LABEL_KEYS, f"{where}.labels")
+        min_pixels = labels.get("min_pixels", 16)
+        if isinstance(min_pixels, bool) or not isinstance(min_pixels, int) or min_pixels < 1:
+            raise RecipeError(f"{where}.labels.min_pixels must be a positive whole number of "
+                              f"pixels, got {min_pixels!r}")
+        occluded_below = _number(labels.get("occluded_below", 0.99),
+                                 f"{where}.labels.occluded_below")
+        output = _mapping(data.get("output"), f"{where}.output")
+        _unknown_keys(output, _OUTPUT_KEYS, f"{where}.output")
+        out_size = output.get("size")
+        if out_size is not None and (isinstance(out_size, bool) or not isinstance(out_size, int)
+                                     or not 1 <= out_size <= 4096):
+            raise RecipeError(f"{where}.output.size must be a pixel count, got {out_size!r}")
+        levels = output.get("levels")
+        if levels is not None and (isinstance(levels, bool) or not isinstance(levels, int)
+                                   or not 2 <= levels <= 256):
+            raise RecipeError(f"{where}.output.levels must be in 2..256, got {levels!r}")
+        config = {
+            "name": name,
+            "size": [int(sizes[0]), int(sizes[1])],
+            "scene": norm_scene,
+            "randomizers": norm_rand,
+            "labels": {"min_pixels": int(min_pixels), "occluded_below": occluded_below},
+            "output": {"size": out_size, "grayscale": bool(output.get("grayscale", False)),
+                       "levels": levels, "invert": bool(output.get("invert", False))},
+            "assets": data.get("assets"),
+            "description": str(data.get("description", "")),
+        }
+        # Round-trip through JSON so tuples and lists hash and compare the same way.
+        config = json.loads(json.dumps(config))
+        return cls(name=name, config=config, enabled=tuple(enabled))
+
+    # -- derived ----------------------------------------------------------------------------
+    @property
+    def size(self) -> tuple[int, int]:
+        """Render size as (height, width)."""
+        h, w = self.config["size"]
+        return int(h), int(w)
+
+    def params(self, randomizer: str) -> dict[str, Any]:
+        return self.config["randomizers"][randomizer]
+
+    def is_enabled(self, randomizer: str) -> bool:
+        return randomizer in self.enabled
+
+    def ablate(self, *names: str) -> Recipe:
+        """This recipe with the named randomizers held at their defaults."""
+        for name in names:
+            if name not in RANDOMIZERS:
+                raise RecipeError(f"cannot ablate unknown randomizer {name!r}"
+                                  f"{_close(name, RANDOMIZERS)}; known: {', '.join(RANDOMIZERS)}")
+        return Recipe(self.name, self.config, tuple(r for r in self.enabled if r not in names))
+
+    @property
+    def config_hash(self) -> str:
+        """Hash of everything that changes the pixels (not the sample count or seed)."""
+        payload = {k: v for k, v in self.config.items() if k != "description"}
+        return config_hash({"recipe": payload, "enabled": sorted(self.enabled),
+                            "generator_version": GENERATOR_VERSION})
+
+    def to_dict(self) -> dict[str, Any]:
+        return copy.deepcopy({**self.config, "enabled": list(self.enabled)})
+
+
+BUILTIN_RECIPES = ("digits3d", "objects")
+
+
+def _merge(base: Any, overrides: Mapping[str, Any]) -> Any:
+    out = dict(base) if isinstance(base, Mapping) else {}
+    for key, value in overrides.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_recipe(spec: str | Path, overrides: Mapping[str, Any] | None = None) -> Recipe:
+    """A built-in recipe by name (``digits3d``, ``objects``) or a YAML/JSON file.
+
+    ``overrides`` is merged into the recipe (nested mappings key by key) before validation,
+    e.g. ``{"size": 256}`` or ``{"randomizers": {"occluders": {"count": [1, 2]}}}``.
+    """
+    text: str
+    where: str
+    if str(spec) in BUILTIN_RECIPES:
+        where = f"built-in recipe {spec}"
+        text = resources.files("generators.recipes").joinpath(f"{spec}.yaml").read_text()
+    else:
+        path = Path(spec)
+        where = str(path)
+        if not path.is_file():
+            raise RecipeError(f"recipe {str(spec)!r} is neither a built-in recipe "
+                              f"({', '.join(BUILTIN_RECIPES)}) nor a file")
+        text = path.read_text(encoding="utf-8")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise RecipeError(f"{where}: not valid YAML/JSON: {exc}") from None
+    if overrides:
+        if not isinstance(data, Mapping):
+            raise RecipeError(f"{where} must be a mapping, got {type(data).__name__}")
+        data = _merge(data, overrides)
+    return Recipe.from_dict(data, where=where)

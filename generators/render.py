@@ -1,0 +1,281 @@
+"""The renderer: a :class:`~generators.scene.SceneSpec` in, raw GL buffers out (pyrender, EGL).
+
+Three passes per scene (lit colour + depth; flat normals + label matte; exact instance
+ids), plus an unoccluded-silhouette pass for each target that something may hide. One
+:class:`SceneRenderer` per process; it keeps its GL context and asset geometry between scenes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from generators.assets import AssetCatalog, build_mesh
+from generators.gl import load_pyrender
+from generators.scene import SceneObject, SceneSpec
+from generators.textures import make_texture
+
+GROUND_SIZE_M = 60.0
+TEXTURE_PX = 64
+
+
+@dataclass
+class RenderBuffers:
+    """What the GL passes return, before any labelling logic."""
+
+    color: np.ndarray  # H×W×4 uint8, premultiplied over a transparent background
+    depth: np.ndarray  # H×W float32 metres, 0 where nothing was hit
+    normals: np.ndarray  # H×W×4 uint8: rgb = encoded camera-frame normal, a = target matte
+    ids: np.ndarray  # H×W uint16 instance ids (0: background or unlabelled geometry)
+    amodal_area: dict[int, int]  # pixels each target would cover with nothing in front
+
+
+@dataclass(frozen=True)
+class _Geometry:
+    positions: np.ndarray  # (3F, 3) float32, unmerged so each face has its own normal
+    normals: np.ndarray  # (3F, 3) float32 face normals
+    uv: np.ndarray  # (3F, 2) float32 planar projection along each face's dominant axis
+    bounds: np.ndarray  # 2×3 object-space box
+
+
+def _geometry_from_mesh(vertices: np.ndarray, faces: np.ndarray,
+                        face_normals: np.ndarray) -> _Geometry:
+    positions = vertices[faces].reshape(-1, 3).astype(np.float32)
+    normals = np.repeat(face_normals, 3, axis=0).astype(np.float32)
+    axis = np.argmax(np.abs(normals), axis=1)
+    keep = np.array([[1, 2], [0, 2], [0, 1]])[axis]
+    uv = np.take_along_axis(positions, keep, axis=1) + 0.5
+    bounds = np.stack([vertices.min(axis=0), vertices.max(axis=0)])
+    return _Geometry(positions, normals, uv.astype(np.float32), bounds)
+
+
+@lru_cache(maxsize=256)
+def _ground_geometry() -> _Geometry:
+    h = GROUND_SIZE_M / 2
+    vertices = np.array([[-h, 0, -h], [h, 0, -h], [h, 0, h], [-h, 0, h]], dtype=np.float64)
+    faces = np.array([[0, 2, 1], [0, 3, 2]])
+    geo = _geometry_from_mesh(vertices, faces, np.tile([0.0, 1.0, 0.0], (2, 1)))
+    return _Geometry(geo.positions, geo.normals, geo.uv / 4.0, geo.bounds)
+
+
+def _corners(bounds: np.ndarray) -> np.ndarray:
+    return np.array([[x, y, z] for x in bounds[:, 0] for y in bounds[:, 1] for z in bounds[:, 2]])
+
+
+def encode_normals(normals_cam: np.ndarray) -> np.ndarray:
+    """Unit normals → uint8 colour, 128 = 0 so MSAA blends with the background shrink them."""
+    return np.clip(np.round(normals_cam * 127.5 + 127.5), 0, 255).astype(np.uint8)
+
+
+class SceneRenderer:
+    """Renders scenes offscreen with pyrender; create one per worker process."""
+
+    def __init__(self, catalog: AssetCatalog, *, asset_root: str | Path | None = None,
+                 threads: int | None = 1) -> None:
+        self.catalog = catalog
+        self.asset_root = asset_root
+        self._pr = load_pyrender(threads)
+        self._renderer = None
+        self._size: tuple[int, int] | None = None
+        self._geometry: dict[str, _Geometry] = {}
+        # Lit meshes are reused across scenes (only their material changes), so their
+        # vertex buffers stay on the GL side instead of being uploaded for every scene.
+        self._lit_pool: dict[str, list] = {}
+
+    def close(self) -> None:
+        if self._renderer is not None:
+            self._renderer.delete()
+            self._renderer = None
+
+    def _geo(self, asset_id: str) -> _Geometry:
+        geo = self._geometry.get(asset_id)
+        if geo is None:
+            if asset_id == "ground":
+                geo = _ground_geometry()
+            else:
+                mesh = build_mesh(self.catalog.get(asset_id), root=self.asset_root)
+                geo = _geometry_from_mesh(np.asarray(mesh.vertices), np.asarray(mesh.faces),
+                                          np.asarray(mesh.face_normals))
+            self._geometry[asset_id] = geo
+        return geo
+
+    def _gl(self, height: int, width: int):
+        if self._renderer is None or self._size != (height, width):
+            self.close()
+            self._renderer = self._pr.OffscreenRenderer(width, height)
+            self._size = (height, width)
+        return self._renderer
+
+    def _texture(self, kind: str, seed: int):
+        tex = self._pr.Texture(source=make_texture(kind, TEXTURE_PX, np.random.default_rng(seed)),
+                               source_channels="RGB")
+        return tex
+
+    def _lit_mesh(self, obj: SceneObject, geo: _Geometry, used: dict[str, int]):
+        pr = self._pr
+        m = obj.material
+        textured = bool(m.texture)
+        key = f"{obj.asset_id}|{textured}"
+        pool = self._lit_pool.setdefault(key, [])
+        slot = used.get(key, 0)
+        used[key] = slot + 1
+        kwargs = {}
+        if m.texture:
+            kwargs["baseColorTexture"] = self._texture(m.texture, m.texture_seed)
+        material = pr.MetallicRoughnessMaterial(
+            baseColorFactor=(*(float(c) for c in m.rgb), 1.0), metallicFactor=float(m.metallic),
+            roughnessFactor=float(m.roughness), **kwargs)
+        if slot < len(pool):
+            mesh = pool[slot]
+            mesh.primitives[0].material = material
+            return mesh
+        prim = pr.Primitive(positions=geo.positions, normals=geo.normals,
+                            texcoord_0=geo.uv if textured else None, material=material)
+        mesh = pr.Mesh([prim])
+        pool.append(mesh)
+        return mesh
+
+    def _label_mesh(self, obj: SceneObject, geo: _Geometry, cam_rot_t: np.ndarray):
+        pr = self._pr
+        rot = np.asarray(obj.pose)[:3, :3] / obj.scale
+        n_cam = geo.normals @ (cam_rot_t @ rot).T
+        rgba = np.empty((len(n_cam), 4), np.uint8)
+        rgba[:, :3] = encode_normals(n_cam)
+        rgba[:, 3] = 255 if obj.role == "target" else 0
+        material = pr.MetallicRoughnessMaterial(baseColorFactor=(1.0, 1.0, 1.0, 1.0))
+        return pr.Mesh([pr.Primitive(positions=geo.positions, color_0=rgba, material=material)])
+
+    def render(self, spec: SceneSpec) -> RenderBuffers:
+        pr = self._pr
+        flags = pr.RenderFlags
+        renderer = self._gl(spec.height, spec.width)
+        scene = pr.Scene(bg_color=(0.0, 0.0, 0.0, 0.0),
+                         ambient_light=(spec.ambient,) * 3)
+        cam_pose = np.asarray(spec.camera.pose)
+        cam_rot_t = cam_pose[:3, :3].T
+        camera = pr.PerspectiveCamera(yfov=spec.camera.yfov, znear=spec.camera.znear,
+                                      zfar=spec.camera.zfar,
+                                      aspectRatio=spec.width / spec.height)
+        scene.add(camera, pose=cam_pose)
+        lit_nodes, label_nodes = [], []
+        used: dict[str, int] = {}
+        for obj in spec.objects:
+            geo = self._geo(obj.asset_id)
+            pose = np.asarray(obj.pose)
+            rot, trans, scale = _decompose(pose, obj.scale)
+            for mesh, nodes in ((self._lit_mesh(obj, geo, used), lit_nodes),
+                                (self._label_mesh(obj, geo, cam_rot_t), label_nodes)):
+                # Passing rotation/translation/scale skips pyrender's slow matrix decomposition.
+                node = pr.Node(mesh=mesh, rotation=rot, translation=trans, scale=scale)
+                scene.add_node(node)
+                nodes.append(node)
+        for light in spec.lights:
+            scene.add(pr.DirectionalLight(color=np.asarray(light.rgb), intensity=light.intensity),
+                      pose=_light_pose(np.asarray(light.direction)))
+
+        def show(nodes: list, visible: bool) -> None:
+            for node in nodes:
+                node.mesh.is_visible = visible
+
+        show(label_nodes, False)
+        color, depth = renderer.render(scene, flags=flags.RGBA)
+        show(label_nodes, True)
+        show(lit_nodes, False)
+        normals = self._color_pass(scene, flags.FLAT | flags.RGBA)
+        show(label_nodes, False)
+        show(lit_nodes, True)
+        seg_map = {node: _id_color(obj.instance_id)
+                   for node, obj in zip(lit_nodes, spec.objects, strict=True)}
+        seg = self._color_pass(scene, flags.SEG, seg_map)
+        ids = (seg[..., 0].astype(np.uint16) | (seg[..., 1].astype(np.uint16) << 8))
+
+        amodal: dict[int, int] = {}
+        boxes = self._screen_boxes(spec)
+        for i, (node, obj) in enumerate(zip(lit_nodes, spec.objects, strict=True)):
+            if obj.role != "target":
+                continue
+            visible = int(np.count_nonzero(ids == obj.instance_id))
+            if not any(_overlap(boxes[i], boxes[j]) for j, other in enumerate(spec.objects)
+                       if j != i and other.role != "ground"):
+                amodal[obj.instance_id] = visible  # nothing can cover it
+                continue
+            alone = self._color_pass(scene, flags.SEG, {node: (255, 255, 255)})
+            amodal[obj.instance_id] = max(int(np.count_nonzero(alone[..., 0])), visible)
+        return RenderBuffers(np.ascontiguousarray(color), depth.astype(np.float32),
+                             np.ascontiguousarray(normals), ids, amodal)
+
+    def _color_pass(self, scene, flags, seg_node_map=None) -> np.ndarray:
+        """Render and read back colour only: pyrender would also read and linearise depth."""
+        inner = self._renderer._renderer
+        inner._read_main_framebuffer = self._read_color  # instance attribute, removed below
+        try:
+            color, _ = self._renderer.render(scene, flags=flags, seg_node_map=seg_node_map)
+        finally:
+            del inner._read_main_framebuffer
+        return color
+
+    def _read_color(self, scene, flags) -> tuple[np.ndarray, None]:
+        from OpenGL import GL
+
+        inner = self._renderer._renderer
+        width, height = inner._main_fb_dims
+        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, inner._main_fb_ms)
+        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, inner._main_fb)
+        GL.glBlitFramebuffer(0, 0, width, height, 0, 0, width, height,
+                             GL.GL_COLOR_BUFFER_BIT, GL.GL_LINEAR)
+        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, inner._main_fb)
+        rgba = bool(flags & self._pr.RenderFlags.RGBA)
+        channels = 4 if rgba else 3
+        buf = GL.glReadPixels(0, 0, width, height, GL.GL_RGBA if rgba else GL.GL_RGB,
+                              GL.GL_UNSIGNED_BYTE)
+        image = np.frombuffer(buf, dtype=np.uint8).reshape(height, width, channels)
+        return np.flip(image, axis=0), None
+
+    def _screen_boxes(self, spec: SceneSpec) -> list[tuple[float, float, float, float]]:
+        """Conservative screen-space box (x0, y0, x1, y1) of every object."""
+        view = np.linalg.inv(np.asarray(spec.camera.pose))
+        f = 1.0 / math.tan(spec.camera.yfov / 2)
+        aspect = spec.width / spec.height
+        out = []
+        for obj in spec.objects:
+            corners = _corners(self._geo(obj.asset_id).bounds)
+            world = corners @ np.asarray(obj.pose)[:3, :3].T + np.asarray(obj.pose)[:3, 3]
+            cam = world @ view[:3, :3].T + view[:3, 3]
+            if np.any(cam[:, 2] > -1e-6):  # crosses the camera plane: assume it covers all
+                out.append((-np.inf, -np.inf, np.inf, np.inf))
+                continue
+            x = f / aspect * cam[:, 0] / -cam[:, 2]
+            y = f * cam[:, 1] / -cam[:, 2]
+            out.append((x.min(), y.min(), x.max(), y.max()))
+        return out
+
+
+def _decompose(pose: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(quaternion xyzw, translation, scale) of a rotation·uniform-scale pose."""
+    quat = Rotation.from_matrix(pose[:3, :3] / scale).as_quat()  # x, y, z, w like pyrender
+    return quat, pose[:3, 3].copy(), np.full(3, scale)
+
+
+def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
+
+
+def _id_color(instance_id: int) -> tuple[int, int, int]:
+    return (instance_id & 255, (instance_id >> 8) & 255, 0)
+
+
+def _light_pose(travel: np.ndarray) -> np.ndarray:
+    """A pose whose -Z axis points along ``travel`` (pyrender's directional-light convention)."""
+    z = -travel / np.linalg.norm(travel)
+    helper = np.array([0.0, 1.0, 0.0]) if abs(z[1]) < 0.99 else np.array([1.0, 0.0, 0.0])
+    x = np.cross(helper, z)
+    x /= np.linalg.norm(x)
+    y = np.cross(z, x)
+    pose = np.eye(4)
+    pose[:3, :3] = np.stack([x, y, z], axis=1)
+    return pose

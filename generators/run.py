@@ -1,0 +1,305 @@
+"""Generation runs: render a recipe's samples in worker processes and append them to a workspace.
+
+Sample ``i`` of a run with seed ``s`` always gets the same per-sample seed, so output does
+not depend on the worker count, and a killed run re-run with the same seed renders only
+the indices not yet in the workspace.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import multiprocessing as mp
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from curator.hashing import config_hash
+from curator.images import decode_bytes
+from generators.assets import AssetCatalog
+from generators.errors import GeneratorError, RecipeError
+from generators.recipe import GENERATOR_VERSION, Recipe
+from generators.rows import encode_frame
+from generators.scene import class_names, resolve_assets, sample_scene, sample_seed, stream
+
+Progress = Callable[[int, int], None]  # (done, total)
+WRITE_ROWS = 4096  # rows buffered before an atomic append
+WRITE_SECONDS = 30.0  # ... or this long since the last append, whichever comes first
+
+
+@dataclass
+class GenerateSummary:
+    """What a run did; renders in notebooks and prints in the CLI."""
+
+    recipe: str
+    config_hash: str
+    seed: int
+    ablated: str
+    requested: int
+    already_present: int
+    rendered: int = 0
+    written: int = 0
+    duplicates: int = 0
+    small_objects: int = 0
+    workers: int = 1
+    seconds: float = 0.0
+    shards: list[str] = field(default_factory=list)
+
+    @property
+    def images_per_s(self) -> float:
+        return self.rendered / self.seconds if self.seconds > 0 else 0.0
+
+    def to_frame(self) -> pd.DataFrame:
+        data = {k: v for k, v in asdict(self).items() if k != "shards"}
+        data["images_per_s"] = round(self.images_per_s, 1)
+        return pd.DataFrame({"value": data})
+
+    def to_html(self) -> str:
+        return (f"<h4>generate {html.escape(self.recipe)}</h4>"
+                + self.to_frame().to_html(escape=True))
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+
+# -- one sample (runs inside a worker) -------------------------------------------------------
+@dataclass
+class _WorkerContext:
+    recipe: Recipe
+    assets: dict[str, list[Any]]
+    classes: list[str]
+    pool: Sequence[np.ndarray]
+    renderer: Any
+    run_hash: str
+    split: str
+
+
+_CTX: _WorkerContext | None = None
+
+
+def _make_context(recipe_data: dict, enabled: tuple[str, ...], catalog: AssetCatalog,
+                  asset_root: str | None, pool: Sequence[np.ndarray], run_hash: str,
+                  split: str, threads: int | None) -> _WorkerContext:
+    from generators.render import SceneRenderer
+
+    recipe = Recipe(recipe_data["name"], recipe_data, tuple(enabled))
+    assets = resolve_assets(recipe, catalog)
+    renderer = SceneRenderer(catalog, asset_root=asset_root, threads=threads)
+    return _WorkerContext(recipe, assets, class_names(assets), pool, renderer, run_hash, split)
+
+
+def _init_worker(*args: Any) -> None:
+    global _CTX
+    _CTX = _make_context(*args)
+
+
+def render_sample(ctx: _WorkerContext, run_seed: int, index: int) -> dict[str, Any]:
+    """Render, label, post-process and encode sample ``index`` of a run as a row."""
+    from generators.labels import frame_from_buffers
+    from generators.output import format_frame
+    from generators.sensor import apply_sensor
+
+    recipe = ctx.recipe
+    seed = sample_seed(run_seed, index)
+    spec = sample_scene(recipe, ctx.assets, seed, background_pool=len(ctx.pool))
+    buffers = ctx.renderer.render(spec)
+    labels = recipe.config["labels"]
+    frame = frame_from_buffers(spec, buffers, min_pixels=labels["min_pixels"],
+                               occluded_below=labels["occluded_below"],
+                               background_pool=ctx.pool)
+    frame = frame.with_image(apply_sensor(frame.image, spec.sensor, stream(seed, "sensor-noise")))
+    out = recipe.config["output"]
+    if out["size"] or out["grayscale"] or out["levels"] or out["invert"]:
+        frame = format_frame(frame, size=out["size"], grayscale=out["grayscale"],
+                             levels=out["levels"], invert=out["invert"],
+                             min_pixels=labels["min_pixels"])
+    row = encode_frame(frame)
+    primary = next((o.label for o in frame.objects), None)
+    ablated = ",".join(sorted(set(recipe.config["randomizers"]) - set(recipe.enabled)))
+    row.update(
+        source="synthetic", label=primary if primary is not None else spec.targets[0].label,
+        split=ctx.split, origin=f"{recipe.name}#seed={run_seed}&index={index}",
+        generator=f"generators.{recipe.name}", generator_version=GENERATOR_VERSION,
+        config_hash=ctx.run_hash, seed=seed, parent_ids=[],
+    )
+    row.update(spec.attributes)
+    first = frame.objects[0] if frame.objects else None
+    row.update(gen_recipe=recipe.name, gen_seed=int(run_seed), gen_index=int(index),
+               gen_ablated=ablated or "none", gen_n_small=int(frame.n_small),
+               visibility=float(first.visibility) if first else None)
+    return row
+
+
+def _render_chunk(job: tuple[int, list[int]]) -> list[dict[str, Any]]:
+    assert _CTX is not None, "worker not initialised"
+    run_seed, indices = job
+    return [render_sample(_CTX, run_seed, i) for i in indices]
+
+
+# -- a run -----------------------------------------------------------------------------------
+def existing_indices(ws: Any, run_hash: str, run_seed: int) -> set[int]:
+    """Indices of this run (same config hash and seed) already in the workspace."""
+    if "gen_index" not in ws.attribute_types() or "gen_seed" not in ws.attribute_types():
+        return set()
+    table = ws.to_table(columns=["gen_index"],
+                        filters=(pc.field("config_hash") == run_hash)
+                        & (pc.field("gen_seed") == int(run_seed)))
+    return set(table["gen_index"].drop_null().to_pylist())
+
+
+def background_pool(ws: Any, size: tuple[int, int], limit: int) -> tuple[list[np.ndarray], str]:
+    """Up to ``limit`` real images (lowest sample ids first) as RGB arrays, and their hash."""
+    table = ws.to_table(columns=["sample_id", "image_bytes", "image_uri"],
+                        filters=pc.field("source") == "real")
+    if table.num_rows == 0:
+        return [], ""
+    order = pc.sort_indices(table, [("sample_id", "ascending")])[:limit]
+    table = table.take(order)
+    from PIL import Image
+
+    pool = []
+    for row in table.to_pylist():
+        decoded = decode_bytes(ws.image_bytes(row), where=f"sample {row['sample_id']}")
+        img = Image.fromarray(decoded.pixels).convert("RGB").resize((size[1], size[0]),
+                                                                   Image.BILINEAR)
+        pool.append(np.asarray(img))
+    return pool, config_hash(table["sample_id"].to_pylist())
+
+
+def _chunks(indices: list[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(indices), size):
+        yield indices[start:start + size]
+
+
+def generate(ws: Any, recipe: Recipe, n: int, *, seed: int = 0, workers: int | None = None,
+             catalog: AssetCatalog | None = None, asset_root: str | Path | None = None,
+             split: str = "train", chunk_size: int = 32, background_pool_size: int = 64,
+             write_rows: int = WRITE_ROWS, progress: Progress | None = None) -> GenerateSummary:
+    """Render samples ``0..n-1`` of ``recipe`` with ``seed`` into workspace ``ws``.
+
+    Indices already present for this recipe hash and seed are skipped (resume). Rendering
+    runs in ``workers`` processes (default: all cores); rows are appended in atomic shards
+    of up to ``write_rows`` rows, so a killed run loses at most the rows not yet written.
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise RecipeError(f"n must be a non-negative whole number of samples, got {n!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise RecipeError(f"seed must be a non-negative whole number, got {seed!r}")
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        raise RecipeError(f"workers must be a positive whole number, got {workers!r}")
+    catalog = catalog or AssetCatalog.builtin()
+    resolve_assets(recipe, catalog)  # unknown classes fail here, before any rendering
+    run_hash = recipe.config_hash
+    pool: list[np.ndarray] = []
+    bg = recipe.params("background")["kinds"]
+    if recipe.is_enabled("background") and "workspace" in bg["range"]:
+        pool, pool_hash = background_pool(ws, recipe.size, background_pool_size)
+        if not pool:
+            raise RecipeError("background kind 'workspace' needs real images in the workspace; "
+                              "ingest some first or drop 'workspace' from background.kinds")
+        run_hash = config_hash({"recipe": run_hash, "backgrounds": pool_hash})
+    ablated = ",".join(sorted(set(recipe.config["randomizers"]) - set(recipe.enabled)))
+    done = existing_indices(ws, run_hash, seed)
+    todo = [i for i in range(n) if i not in done]
+    summary = GenerateSummary(recipe.name, run_hash, seed, ablated or "none", n,
+                              already_present=n - len(todo))
+    if not todo:
+        return summary
+    chunk_size = max(1, min(chunk_size, write_rows))
+    n_workers = workers or os.cpu_count() or 1
+    n_workers = max(1, min(n_workers, math.ceil(len(todo) / chunk_size)))
+    summary.workers = n_workers
+    args = (recipe.config, recipe.enabled, catalog,
+            None if asset_root is None else str(asset_root), pool, run_hash, split, 1)
+    jobs = [(seed, chunk) for chunk in _chunks(todo, chunk_size)]
+    start = time.perf_counter()
+    buffer: list[dict[str, Any]] = []
+    last_write = time.monotonic()
+
+    def flush() -> None:
+        nonlocal buffer, last_write
+        if not buffer:
+            return
+        table = _rows_to_table(buffer)
+        n_rows = table.num_rows
+        if pc.count_distinct(table["sample_id"]).as_py() != n_rows:
+            # Identical pixels twice (tiny outputs can collide): keep the first.
+            table = table.take(_first_occurrences(table["sample_id"].to_pylist()))
+        written = ws.append_samples(table)
+        summary.written += written
+        summary.duplicates += n_rows - written
+        buffer = []
+        last_write = time.monotonic()
+
+    def consume(rows: list[dict[str, Any]]) -> None:
+        buffer.extend(rows)
+        summary.rendered += len(rows)
+        summary.small_objects += sum(r["gen_n_small"] for r in rows)
+        if progress:
+            progress(summary.rendered, len(todo))
+        if len(buffer) >= write_rows or time.monotonic() - last_write > WRITE_SECONDS:
+            flush()
+
+    if n_workers == 1:
+        ctx = _make_context(*args)
+        try:
+            for run_seed, chunk in jobs:
+                consume([render_sample(ctx, run_seed, i) for i in chunk])
+        finally:
+            ctx.renderer.close()
+    else:
+        # Spawned (not forked) workers: each creates its own EGL context in its own process.
+        with ProcessPoolExecutor(n_workers, mp_context=mp.get_context("spawn"),
+                                 initializer=_init_worker, initargs=args) as pool_exec:
+            for rows in pool_exec.map(_render_chunk, jobs):
+                consume(rows)
+    flush()
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def _first_occurrences(ids: list[str]) -> list[int]:
+    seen: set[str] = set()
+    keep = []
+    for i, sid in enumerate(ids):
+        if sid not in seen:
+            seen.add(sid)
+            keep.append(i)
+    return keep
+
+
+def _rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
+    from curator.schema import SAMPLE_SCHEMA
+
+    names = list(rows[0])
+    columns = {}
+    for name in names:
+        values = [r.get(name) for r in rows]
+        if name in SAMPLE_SCHEMA.names:
+            columns[name] = pa.array(values, SAMPLE_SCHEMA.field(name).type)
+        else:
+            columns[name] = pa.array(values)
+    return pa.table(columns)
+
+
+def check_workers_available() -> None:
+    """Raise :class:`GeneratorError` with a fix if offscreen GL cannot start here."""
+    try:
+        from generators.gl import load_pyrender
+
+        pr = load_pyrender()
+        r = pr.OffscreenRenderer(8, 8)
+        r.delete()
+    except Exception as exc:  # noqa: BLE001 - report any GL start-up failure the same way
+        raise GeneratorError(
+            f"offscreen rendering is not available ({type(exc).__name__}: {exc}); install "
+            "Mesa's EGL drivers (`make sysdeps`) and keep PYOPENGL_PLATFORM=egl") from None
