@@ -296,6 +296,81 @@ def rejects(workspace: WorkspaceOpt = Path("."),
         console.print(f"{len(frame)} reject(s) in total", highlight=False)
 
 
+assets_app = typer.Typer(help="The asset catalog generators draw from: built-in procedural "
+                                "assets plus meshes registered in the workspace.",
+                           no_args_is_help=True)
+app.add_typer(assets_app, name="assets")
+
+
+@assets_app.command("list")
+def assets_list(
+    workspace: WorkspaceOpt = Path("."),
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Only assets with this tag "
+                                                  "(repeatable: all must match).")] = None,
+) -> None:
+    """List assets: id, class label, kind, tags and size range."""
+    with _errors_as_messages():
+        from generators.workspace_assets import load_catalog
+
+        catalog = load_catalog(open_workspace(workspace))
+        table = Table("asset_id", "label", "kind", "tags", "size_m")
+        for a in catalog.query(tags=tag or None):
+            table.add_row(a.asset_id, a.label, a.kind, ",".join(a.tags),
+                          f"{a.size_range_m[0]:g}-{a.size_range_m[1]:g}")
+        console.print(table)
+
+
+@assets_app.command("register")
+def assets_register(
+    path: Annotated[Path, typer.Argument(help="Mesh file (.obj, .glb, .gltf, .ply, .stl); it "
+                                         "is copied into the workspace.")],
+    label: Annotated[str, typer.Option("--label", help="Class label of samples showing it.")],
+    workspace: WorkspaceOpt = Path("."),
+    tags: Annotated[str, typer.Option("--tags", help="Comma-separated tags, e.g. "
+                                      "'vehicle,distractor'.")] = "",
+    asset_id: Annotated[str | None, typer.Option("--id", help="Asset id (default "
+                                                 "mesh_<file stem>).")] = None,
+    size_m: Annotated[tuple[float, float], typer.Option(
+        "--size-m", help="Longest extent range in metres.")] = (0.5, 1.0),
+    rotate_deg: Annotated[tuple[float, float, float] | None, typer.Option(
+        "--rotate-deg", help="Turn the mesh so +Y is up and its front faces +Z.")] = None,
+) -> None:
+    """Register a user mesh so recipes can query it by label or tag."""
+    with _errors_as_messages():
+        from generators.workspace_assets import register_mesh
+
+        catalog = register_mesh(open_workspace(workspace), path, label=label,
+                                tags=[t.strip() for t in tags.split(",") if t.strip()],
+                                asset_id=asset_id, size_range_m=size_m, rotate_deg=rotate_deg)
+        console.print(f"registered; the workspace catalog now has {len(catalog)} asset(s)")
+
+
+@app.command()
+def recipes(
+    recipe: Annotated[str | None, typer.Argument(
+        help="A built-in recipe name or a recipe file to show in full.")] = None,
+) -> None:
+    """List the built-in recipes, or show one recipe with every randomizer's ranges."""
+    with _errors_as_messages():
+        import yaml
+
+        from generators.recipe import BUILTIN_RECIPES, load_recipe
+
+        if recipe is None:
+            table = Table("recipe", "size", "randomizers on", "description")
+            for name in BUILTIN_RECIPES:
+                r = load_recipe(name)
+                table.add_row(name, "x".join(map(str, r.size)), ", ".join(r.enabled),
+                              r.config["description"])
+            console.print(table)
+            console.print("show one: curator recipes digits3d", highlight=False)
+            return
+        r = load_recipe(recipe)
+        console.print(f"# config hash {r.config_hash}; randomizers on: {', '.join(r.enabled)}",
+                      highlight=False)
+        console.print(yaml.safe_dump(r.to_dict(), sort_keys=False), highlight=False)
+
+
 @app.command()
 def generate(
     recipe: Annotated[str, typer.Argument(
@@ -312,48 +387,147 @@ def generate(
     workers: Annotated[int | None, typer.Option(
         "--workers", min=1, help="Render processes (default: all cores).")] = None,
     split: Annotated[str, typer.Option("--split", help="Split for the new rows.")] = "train",
+    size: Annotated[int | None, typer.Option("--size", min=8, max=4096,
+                                             help="Override the recipe's render size (px).")
+                    ] = None,
 ) -> None:
-    """Render synthetic samples with perfect labels into the workspace (resumable)."""
+    """Render synthetic samples with perfect labels into the workspace (resumable).
+
+    Example: curator generate digits3d --n 1000 --seed 0 -w WS, then the ablation series:
+    curator generate digits3d --n 1000 --seed 0 --ablate lighting -w WS (one per randomizer).
+    """
     with _errors_as_messages():
         from generators.recipe import load_recipe
         from generators.run import generate as run_generate
 
         ws = open_workspace(workspace)
-        spec = load_recipe(recipe)
+        spec = load_recipe(recipe, {"size": size} if size else None)
         if ablate:
             spec = spec.ablate(*ablate)
         with _progress(f"generate {spec.name}") as progress:
             summary = run_generate(ws, spec, n, seed=seed, workers=workers, split=split,
                                    progress=progress)
-        console.print(
-            f"generate {summary.recipe} (config {summary.config_hash}, seed {summary.seed}, "
-            f"ablated: {summary.ablated}): {summary.written} written, "
-            f"{summary.already_present} already present, {summary.duplicates} duplicate(s), "
-            f"{summary.small_objects} object(s) too small to label; "
-            f"{summary.rendered} rendered in {summary.seconds:.1f} s "
-            f"({summary.images_per_s:.0f} images/s, {summary.workers} worker(s))",
-            highlight=False)
+        _print_generate(summary)
+
+
+def _range_opt(text: str | None, name: str) -> tuple[float, float] | None:
+    if text is None:
+        return None
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        raise CuratorError(f"--{name} must be 'min,max' (e.g. -15,15), got {text!r}") from None
+    return lo, hi
+
+
+@app.command()
+def augment(
+    n: Annotated[int, typer.Option("--n", "-n", min=1, help="Variants per sample (e.g. 9).")],
+    workspace: WorkspaceOpt = Path("."),
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Augmentation seed.")] = 0,
+    split: Annotated[str, typer.Option(
+        "--split", help="Only samples of this split ('all' for every split; augmenting "
+        "evaluation data inflates scores).")] = "train",
+    where: Annotated[str | None, typer.Option(
+        help="Also filter parents, e.g. \"gen_recipe == 'objects'\" (pandas query).")] = None,
+    rotate_deg: Annotated[str | None, typer.Option(
+        "--rotate-deg", help="Rotation range in degrees, 'min,max' (default -15,15).")] = None,
+    scale: Annotated[str | None, typer.Option(
+        "--scale", help="Scale range, 'min,max' (default 0.9,1.1).")] = None,
+    shift_frac: Annotated[str | None, typer.Option(
+        "--shift-frac", help="Shift range as a fraction of the size (default -0.1,0.1).")
+    ] = None,
+    flip_h: Annotated[float | None, typer.Option(
+        "--flip-h", min=0, max=1, help="Probability of a horizontal flip (default 0.5).")
+    ] = None,
+    min_pixels: Annotated[int, typer.Option(
+        "--min-pixels", min=1, help="Objects left with fewer visible pixels are dropped "
+        "(their pixels become the ignore id).")] = 1,
+) -> None:
+    """Add label-consistent affine variants (image, masks, matte, depth, normals and boxes
+    move together) of real and synthetic samples; rows get source=augmented and parent_ids.
+    Re-running with the same settings and seed skips samples already augmented."""
+    with _errors_as_messages():
+        from generators.augment_run import augment as run_augment
+
+        ranges = {k: v for k, v in {
+            "rotate_deg": _range_opt(rotate_deg, "rotate-deg"),
+            "scale": _range_opt(scale, "scale"),
+            "shift_frac": _range_opt(shift_frac, "shift-frac"), "flip_h": flip_h,
+        }.items() if v is not None}
+        ws = open_workspace(workspace)
+        with _progress("augment") as progress:
+            summary = run_augment(ws, n, seed=seed, ranges=ranges, where=where,
+                                  split=None if split == "all" else split,
+                                  min_pixels=min_pixels, progress=progress)
+        console.print(str(summary), highlight=False)
+
+
+def _print_generate(summary) -> None:
+    console.print(
+        f"generate {summary.recipe} (config {summary.config_hash}, seed {summary.seed}, "
+        f"ablated: {summary.ablated}): {summary.written} written, "
+        f"{summary.already_present} already present, {summary.duplicates} duplicate(s), "
+        f"{summary.small_objects} object(s) too small to label; "
+        f"{summary.rendered} rendered in {summary.seconds:.1f} s "
+        f"({summary.images_per_s:.0f} images/s, {summary.workers} worker(s))",
+        highlight=False)
+
+
+DEMO_SYNTHETIC_DIGITS = 1800
+DEMO_ABLATION_DIGITS = 200
+DEMO_OBJECTS = 96
 
 
 @app.command()
 def demo(workspace: Annotated[Path, typer.Option(
         "--workspace", "-w", help="Where to build the demo workspace.")] = Path(
-        "data/demo-workspace")) -> None:
-    """Build the demo workspace from the built-in real digits and summarise it."""
+        "data/demo-workspace"),
+         small: Annotated[bool, typer.Option(
+             "--small", help="A tenth of the synthetic samples (a quick look).")] = False,
+         ) -> None:
+    """Build the demo workspace: real digits, synthetic 3D digits with an ablation series,
+    and labelled multi-object scenes. Re-running resumes (nothing is rendered twice)."""
+    scale = 10 if small else 1
     with _errors_as_messages():
+        from generators.recipe import load_recipe
+        from generators.run import generate as run_generate
+
         ws = init_workspace(workspace, exist_ok=True)
         console.rule("[bold]1. real data: scikit-learn digits")
         with _progress("ingest digits") as progress:
             summary = ingest(ws, read_digits(), progress=progress)
         _print_summary(summary)
+
+        console.rule("[bold]2. synthetic data: 3D digits rendered to the same 8x8 format")
+        digits = load_recipe("digits3d")
+        with _progress("generate digits3d") as progress:
+            _print_generate(run_generate(ws, digits, DEMO_SYNTHETIC_DIGITS // scale, seed=0,
+                                         progress=progress))
+        console.rule("[bold]3. ablation series: each randomizer held at its default in turn")
+        for name in digits.enabled:
+            with _progress(f"generate digits3d --ablate {name}") as progress:
+                _print_generate(run_generate(ws, digits.ablate(name), DEMO_ABLATION_DIGITS // scale,
+                                             seed=0, progress=progress))
+        console.rule("[bold]4. labelled scenes: objects, distractors, occluders (128 px)")
+        with _progress("generate objects") as progress:
+            _print_generate(run_generate(ws, load_recipe("objects"), DEMO_OBJECTS // scale, seed=0,
+                                         progress=progress))
+        console.rule("[bold]5. augmentation: x4 label-consistent affine variants of the scenes")
+        from generators.augment_run import augment as run_augment
+
+        with _progress("augment") as progress:
+            console.print(str(run_augment(ws, 4, seed=0, where="gen_recipe == 'objects'",
+                                          progress=progress)), highlight=False)
         console.rule("[bold]workspace")
         _print_info(ws)
         console.print(
             "\nresults: samples are Parquet shards in "
             f"{ws.samples.directory}\n"
-            "inspect:  curator show -w " f"{ws.root} --where \"label == '3'\"\n"
+            "inspect:  curator show -w " f"{ws.root} --where \"source == 'synthetic'\"\n"
             "python:   import curator; curator.open_workspace("
-            f"'{ws.root}').to_pandas(columns=['sample_id', 'label', 'split'])",
+            f"'{ws.root}').to_pandas(columns=['sample_id', 'source', 'label', "
+            "'light_azimuth_deg', 'gen_ablated'])",
             highlight=False,
         )
 

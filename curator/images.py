@@ -165,6 +165,18 @@ def from_array(pixels: np.ndarray, mode: str | None = None) -> DecodedImage:
     return DecodedImage(pixels=arr, mode=mode)
 
 
+DIGITS_LEVELS = 16  # scikit-learn's digits take values 0..16
+
+
+def digits_to_uint8(images: np.ndarray) -> np.ndarray:
+    """Scale scikit-learn digit intensities 0..16 to 0..255 grey (rounded).
+
+    Real digits are stored this way, and the ``digits3d`` generator quantises to the same
+    17 values, so real and synthetic share one pixel format.
+    """
+    return np.round(np.asarray(images, dtype=np.float64) * (255.0 / DIGITS_LEVELS)).astype(np.uint8)
+
+
 def encode_png(pixels: np.ndarray, mode: str, *, compress_level: int = 6) -> bytes:
     """Encode pixels as PNG with fixed settings so equal pixels give equal bytes.
 

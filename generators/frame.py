@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from scipy import ndimage
 
 #: Instance/class mask value for pixels of objects too small to label (an "ignore" region).
 IGNORE_ID = 65535
@@ -66,16 +67,16 @@ Box = tuple[float, float, float, float]
 
 def mask_boxes(instance_mask: np.ndarray) -> dict[int, tuple[Box, int]]:
     """Tight ``(x, y, w, h)`` box and pixel count of every instance id > 0 in the mask."""
-    ids = instance_mask.ravel()
-    present = np.flatnonzero(np.bincount(ids, minlength=1)[1:]) + 1
+    labels = np.where(instance_mask == IGNORE_ID, 0, instance_mask).astype(np.int64)
+    counts = np.bincount(labels.ravel())
     out: dict[int, tuple[Box, int]] = {}
-    for iid in present:
-        if iid == IGNORE_ID:
+    # One pass over the image for all objects (find_objects), not one per object.
+    for iid, found in enumerate(ndimage.find_objects(labels), start=1):
+        if found is None or counts[iid] == 0:
             continue
-        ys, xs = np.nonzero(instance_mask == iid)
-        x0, x1, y0, y1 = xs.min(), xs.max(), ys.min(), ys.max()
-        out[int(iid)] = ((float(x0), float(y0), float(x1 - x0 + 1), float(y1 - y0 + 1)),
-                         int(xs.size))
+        ys, xs = found
+        out[iid] = ((float(xs.start), float(ys.start), float(xs.stop - xs.start),
+                     float(ys.stop - ys.start)), int(counts[iid]))
     return out
 
 

@@ -10,7 +10,7 @@ from dataclasses import replace
 import numpy as np
 from PIL import Image
 
-from curator.ingest.digits import DIGITS_LEVELS, digits_to_uint8
+from curator.images import DIGITS_LEVELS, digits_to_uint8
 from generators.errors import GeneratorError
 from generators.frame import Frame, refresh_objects
 
@@ -42,7 +42,7 @@ def format_frame(frame: Frame, *, size: int | tuple[int, int] | None = None,
     levels : int, optional
         Quantise pixel values to this many evenly spaced levels over 0..255 (2..256):
         level k is ``round(k * 255 / (levels - 1))``, so 17 levels give the scikit-learn
-        digits' values (:func:`curator.ingest.digits.digits_to_uint8`).
+        digits' values (:func:`curator.images.digits_to_uint8`).
     invert : bool
         Replace every value v by 255 - v (before ``levels``).
     min_pixels : int
@@ -175,38 +175,47 @@ def _resize_image(image: np.ndarray, height: int, width: int) -> np.ndarray:
 
 
 def _area_resize(values: np.ndarray, height: int, width: int) -> np.ndarray:
-    # Float maps (H x W or H x W x C): block means when exact, Pillow BOX per channel otherwise.
+    # Float maps, per channel (2-D reductions are several times faster than one 3-D one):
+    # exact block means when the factors are integers, Pillow BOX otherwise.
     src_h, src_w = values.shape[:2]
+    if values.ndim == 3:
+        return np.stack([_area_resize(values[..., c], height, width)
+                         for c in range(values.shape[2])], axis=-1)
     if src_h % height == 0 and src_w % width == 0:
-        fh, fw = src_h // height, src_w // width
-        blocks = values.reshape(height, fh, width, fw, *values.shape[2:])
+        blocks = values.reshape(height, src_h // height, width, src_w // width)
         return blocks.mean(axis=(1, 3), dtype=np.float64).astype(np.float32)
-    planes = values[..., None] if values.ndim == 2 else values
-    out = np.stack([np.asarray(Image.fromarray(np.ascontiguousarray(planes[..., c]))
-                               .resize((width, height), Image.Resampling.BOX))
-                    for c in range(planes.shape[2])], axis=-1)
-    return out[..., 0] if values.ndim == 2 else out
+    img = Image.fromarray(np.ascontiguousarray(values))
+    return np.array(img.resize((width, height), Image.Resampling.BOX))
 
 
 def _vote_masks(instance_mask: np.ndarray | None, class_mask: np.ndarray | None,
                 height: int, width: int) -> tuple[np.ndarray | None, np.ndarray | None]:
-    # Majority vote per block on the (instance, class) pair, via one bincount.
+    # Majority vote per block on the (instance, class) pair: compact the pairs to 0..K-1,
+    # count them per block with one bincount, take the first (smallest) most frequent.
     ref = instance_mask if instance_mask is not None else class_mask
     src_h, src_w = ref.shape
     fh, fw = src_h // height, src_w // width
-    base = 1 if class_mask is None else int(class_mask.max()) + 1
-    key = np.zeros(ref.shape, dtype=np.int64)
-    if instance_mask is not None:
-        key += instance_mask.astype(np.int64) * base
-    if class_mask is not None:
-        key += class_mask
-    uniq, inverse = np.unique(key, return_inverse=True)
-    codes = inverse.reshape(height, fh, width, fw).transpose(0, 2, 1, 3).reshape(height * width,
-                                                                                  fh * fw)
-    n = len(uniq)
-    block = np.arange(height * width)[:, None] * n
-    counts = np.bincount((block + codes).ravel(), minlength=height * width * n)
-    winner = uniq[counts.reshape(height * width, n).argmax(axis=1)].reshape(height, width)
-    inst = None if instance_mask is None else (winner // base).astype(instance_mask.dtype)
-    cls = None if class_mask is None else (winner % base).astype(class_mask.dtype)
+    inst_codes, inst_ids = _compact(instance_mask)
+    cls_codes, cls_ids = _compact(class_mask)
+    pair_codes = inst_codes * len(cls_ids) + cls_codes
+    n = len(inst_ids) * len(cls_ids)
+    pairs = np.arange(n)
+    if height * width * n > pair_codes.size:  # many ids: count only the pairs that occur
+        pair_codes, pairs = _compact(pair_codes)
+        n = len(pairs)
+    block = (np.arange(src_h) // fh * (width * n))[:, None] + (np.arange(src_w) // fw * n)[None, :]
+    counts = np.bincount((block + pair_codes).ravel(), minlength=height * width * n)
+    winner = pairs[counts.reshape(height, width, n).argmax(axis=2)]
+    inst = None if instance_mask is None else inst_ids[winner // len(cls_ids)]
+    cls = None if class_mask is None else cls_ids[winner % len(cls_ids)]
     return inst, cls
+
+
+def _compact(values: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    # Codes 0..K-1 of small non-negative ints (ordered like the values) and the K values.
+    if values is None:
+        return np.zeros((), dtype=np.intp), np.zeros(1, dtype=np.intp)
+    present = np.flatnonzero(np.bincount(values.ravel()))
+    lookup = np.zeros(int(present[-1]) + 1, dtype=np.intp)
+    lookup[present] = np.arange(len(present))
+    return lookup[values], present.astype(values.dtype)

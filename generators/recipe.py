@@ -184,6 +184,7 @@ class Recipe:
     name: str
     config: Mapping[str, Any]  # normalised: every section and randomizer param present
     enabled: tuple[str, ...]  # randomizers that vary; the rest are held at their defaults
+    ablated: tuple[str, ...] = ()  # randomizers turned off by :meth:`ablate`
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, where: str = "recipe") -> Recipe:
@@ -307,7 +308,8 @@ class Recipe:
             if name not in RANDOMIZERS:
                 raise RecipeError(f"cannot ablate unknown randomizer {name!r}"
                                   f"{_close(name, RANDOMIZERS)}; known: {', '.join(RANDOMIZERS)}")
-        return Recipe(self.name, self.config, tuple(r for r in self.enabled if r not in names))
+        return Recipe(self.name, self.config, tuple(r for r in self.enabled if r not in names),
+                      tuple(sorted({*self.ablated, *names})))
 
     @property
     def config_hash(self) -> str:

@@ -7,6 +7,7 @@ ids), plus an unoccluded-silhouette pass for each target that something may hide
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -93,15 +94,16 @@ class SceneRenderer:
             self._renderer = None
 
     def _geo(self, asset_id: str) -> _Geometry:
-        geo = self._geometry.get(asset_id)
+        if asset_id == "ground":
+            return _ground_geometry()
+        asset = self.catalog.get(asset_id)
+        key = json.dumps([asset.to_dict(), str(self.asset_root)], sort_keys=True)
+        geo = self._geometry.get(key)
         if geo is None:
-            if asset_id == "ground":
-                geo = _ground_geometry()
-            else:
-                mesh = build_mesh(self.catalog.get(asset_id), root=self.asset_root)
-                geo = _geometry_from_mesh(np.asarray(mesh.vertices), np.asarray(mesh.faces),
-                                          np.asarray(mesh.face_normals))
-            self._geometry[asset_id] = geo
+            mesh = build_mesh(asset, root=self.asset_root)
+            geo = _geometry_from_mesh(np.asarray(mesh.vertices), np.asarray(mesh.faces),
+                                      np.asarray(mesh.face_normals))
+            self._geometry[key] = geo
         return geo
 
     def _gl(self, height: int, width: int):

@@ -12,9 +12,11 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 from PIL import Image
 
 from curator.images import encode_png, from_array
+from curator.schema import SAMPLE_SCHEMA
 from generators.frame import Frame, ObjectLabel
 from generators.render import encode_normals
 
@@ -101,3 +103,14 @@ def decode_frame(row: Mapping[str, Any], image: np.ndarray,
                  matte=None if matte is None else matte.astype(np.float32) / 255.0,
                  depth=None if depth is None else depth.astype(np.float32) * DEPTH_SCALE_M,
                  normals=normals, objects=objects)
+
+
+def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
+    """Row dicts (possibly with different attribute keys) as one Arrow table."""
+    names = list(dict.fromkeys(k for r in rows for k in r))
+    columns = {}
+    for name in names:
+        values = [r.get(name) for r in rows]
+        field = SAMPLE_SCHEMA.field(name) if name in SAMPLE_SCHEMA.names else None
+        columns[name] = pa.array(values, field.type if field is not None else None)
+    return pa.table(columns)

@@ -7,6 +7,7 @@ the indices not yet in the workspace.
 
 from __future__ import annotations
 
+import atexit
 import html
 import math
 import multiprocessing as mp
@@ -14,21 +15,21 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 
-from curator.hashing import config_hash
+from curator.errors import CuratorError
+from curator.hashing import config_hash, text_id
 from curator.images import decode_bytes
 from generators.assets import AssetCatalog
 from generators.errors import GeneratorError, RecipeError
 from generators.recipe import GENERATOR_VERSION, Recipe
-from generators.rows import encode_frame
+from generators.rows import encode_frame, rows_to_table
 from generators.scene import class_names, resolve_assets, sample_scene, sample_seed, stream
 
 Progress = Callable[[int, int], None]  # (done, total)
@@ -83,23 +84,51 @@ class _WorkerContext:
     split: str
 
 
-_CTX: _WorkerContext | None = None
+@dataclass(frozen=True)
+class _Job:
+    """Everything a worker needs to render some indices of a run (picklable)."""
+
+    recipe_data: dict[str, Any]
+    enabled: tuple[str, ...]
+    ablated: tuple[str, ...]
+    catalog: AssetCatalog
+    asset_root: str | None
+    pool: Sequence[np.ndarray]
+    run_hash: str
+    split: str
+    run_seed: int
+    indices: tuple[int, ...] = ()
 
 
-def _make_context(recipe_data: dict, enabled: tuple[str, ...], catalog: AssetCatalog,
-                  asset_root: str | None, pool: Sequence[np.ndarray], run_hash: str,
-                  split: str, threads: int | None) -> _WorkerContext:
-    from generators.render import SceneRenderer
-
-    recipe = Recipe(recipe_data["name"], recipe_data, tuple(enabled))
-    assets = resolve_assets(recipe, catalog)
-    renderer = SceneRenderer(catalog, asset_root=asset_root, threads=threads)
-    return _WorkerContext(recipe, assets, class_names(assets), pool, renderer, run_hash, split)
+# Per process: one renderer (one GL context) and the contexts of recent runs, so repeated
+# runs (an ablation series) reuse the context, geometry and GL buffers.
+_RENDERER: Any = None
+_CONTEXTS: dict[tuple[str, str], _WorkerContext] = {}
 
 
-def _init_worker(*args: Any) -> None:
-    global _CTX
-    _CTX = _make_context(*args)
+def _context(job: _Job) -> _WorkerContext:
+    global _RENDERER
+    key = (job.run_hash, job.split)
+    ctx = _CONTEXTS.get(key)
+    if ctx is None:
+        from generators.render import SceneRenderer
+
+        if _RENDERER is None:
+            _RENDERER = SceneRenderer(job.catalog, asset_root=job.asset_root, threads=1)
+        _RENDERER.catalog, _RENDERER.asset_root = job.catalog, job.asset_root
+        recipe = Recipe(job.recipe_data["name"], job.recipe_data, job.enabled, job.ablated)
+        assets = resolve_assets(recipe, job.catalog)
+        if len(_CONTEXTS) >= 16:
+            _CONTEXTS.pop(next(iter(_CONTEXTS)))
+        ctx = _CONTEXTS[key] = _WorkerContext(recipe, assets, class_names(assets), job.pool,
+                                              _RENDERER, job.run_hash, job.split)
+    return ctx
+
+
+def _init_worker() -> None:
+    from generators.gl import load_pyrender
+
+    load_pyrender(threads=1)  # one rasteriser thread per worker process: cores are the unit
 
 
 def render_sample(ctx: _WorkerContext, run_seed: int, index: int) -> dict[str, Any]:
@@ -110,7 +139,8 @@ def render_sample(ctx: _WorkerContext, run_seed: int, index: int) -> dict[str, A
 
     recipe = ctx.recipe
     seed = sample_seed(run_seed, index)
-    spec = sample_scene(recipe, ctx.assets, seed, background_pool=len(ctx.pool))
+    spec = sample_scene(recipe, ctx.assets, seed, background_pool=len(ctx.pool),
+                        asset_root=ctx.renderer.asset_root)
     buffers = ctx.renderer.render(spec)
     labels = recipe.config["labels"]
     frame = frame_from_buffers(spec, buffers, min_pixels=labels["min_pixels"],
@@ -123,8 +153,12 @@ def render_sample(ctx: _WorkerContext, run_seed: int, index: int) -> dict[str, A
                              levels=out["levels"], invert=out["invert"],
                              min_pixels=labels["min_pixels"])
     row = encode_frame(frame)
+    # A generated sample is its pixels *and* where they came from: an ablation run keeps
+    # its rows even where the held randomizer made no visible difference. Exact pixel
+    # duplicates are found by selection (deduplicate), not dropped here.
+    row["sample_id"] = text_id("generated", row["sample_id"], ctx.run_hash, str(run_seed),
+                               str(index))
     primary = next((o.label for o in frame.objects), None)
-    ablated = ",".join(sorted(set(recipe.config["randomizers"]) - set(recipe.enabled)))
     row.update(
         source="synthetic", label=primary if primary is not None else spec.targets[0].label,
         split=ctx.split, origin=f"{recipe.name}#seed={run_seed}&index={index}",
@@ -134,15 +168,41 @@ def render_sample(ctx: _WorkerContext, run_seed: int, index: int) -> dict[str, A
     row.update(spec.attributes)
     first = frame.objects[0] if frame.objects else None
     row.update(gen_recipe=recipe.name, gen_seed=int(run_seed), gen_index=int(index),
-               gen_ablated=ablated or "none", gen_n_small=int(frame.n_small),
+               gen_ablated=",".join(recipe.ablated) or "none", gen_n_small=int(frame.n_small),
                visibility=float(first.visibility) if first else None)
     return row
 
 
-def _render_chunk(job: tuple[int, list[int]]) -> list[dict[str, Any]]:
-    assert _CTX is not None, "worker not initialised"
-    run_seed, indices = job
-    return [render_sample(_CTX, run_seed, i) for i in indices]
+def _render_job(job: _Job) -> list[dict[str, Any]]:
+    ctx = _context(job)
+    # The renderer is shared by every run this process serves; point it at this run's assets.
+    ctx.renderer.catalog, ctx.renderer.asset_root = job.catalog, job.asset_root
+    return [render_sample(ctx, job.run_seed, i) for i in job.indices]
+
+
+_EXECUTOR: tuple[int, ProcessPoolExecutor] | None = None
+
+
+def _executor(n_workers: int) -> ProcessPoolExecutor:
+    """A process pool kept between runs (spawned once: start-up costs seconds)."""
+    global _EXECUTOR
+    if _EXECUTOR is not None and _EXECUTOR[0] != n_workers:
+        shutdown_workers()
+    if _EXECUTOR is None:
+        # Spawned, not forked: each worker makes its own EGL context in its own process.
+        pool = ProcessPoolExecutor(n_workers, mp_context=mp.get_context("spawn"),
+                                   initializer=_init_worker)
+        _EXECUTOR = (n_workers, pool)
+        atexit.register(shutdown_workers)
+    return _EXECUTOR[1]
+
+
+def shutdown_workers() -> None:
+    """Stop the render worker processes (they are restarted on the next run)."""
+    global _EXECUTOR
+    if _EXECUTOR is not None:
+        _EXECUTOR[1].shutdown(wait=True, cancel_futures=True)
+        _EXECUTOR = None
 
 
 # -- a run -----------------------------------------------------------------------------------
@@ -196,9 +256,16 @@ def generate(ws: Any, recipe: Recipe, n: int, *, seed: int = 0, workers: int | N
         raise RecipeError(f"seed must be a non-negative whole number, got {seed!r}")
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise RecipeError(f"workers must be a positive whole number, got {workers!r}")
-    catalog = catalog or AssetCatalog.builtin()
-    resolve_assets(recipe, catalog)  # unknown classes fail here, before any rendering
-    run_hash = recipe.config_hash
+    if catalog is None:
+        from generators.workspace_assets import load_catalog
+
+        catalog = load_catalog(ws)
+        asset_root = ws.root if asset_root is None else asset_root
+    assets = resolve_assets(recipe, catalog)  # unknown classes fail here, before rendering
+    # The run's hash covers the recipe and every asset it may draw (a re-registered mesh
+    # or an edited catalog makes a new run, not a silent mix).
+    used = sorted({a.asset_id: a.to_dict() for group in assets.values() for a in group}.items())
+    run_hash = config_hash({"recipe": recipe.config_hash, "assets": used})
     pool: list[np.ndarray] = []
     bg = recipe.params("background")["kinds"]
     if recipe.is_enabled("background") and "workspace" in bg["range"]:
@@ -207,7 +274,7 @@ def generate(ws: Any, recipe: Recipe, n: int, *, seed: int = 0, workers: int | N
             raise RecipeError("background kind 'workspace' needs real images in the workspace; "
                               "ingest some first or drop 'workspace' from background.kinds")
         run_hash = config_hash({"recipe": run_hash, "backgrounds": pool_hash})
-    ablated = ",".join(sorted(set(recipe.config["randomizers"]) - set(recipe.enabled)))
+    ablated = ",".join(recipe.ablated)
     done = existing_indices(ws, run_hash, seed)
     todo = [i for i in range(n) if i not in done]
     summary = GenerateSummary(recipe.name, run_hash, seed, ablated or "none", n,
@@ -218,9 +285,9 @@ def generate(ws: Any, recipe: Recipe, n: int, *, seed: int = 0, workers: int | N
     n_workers = workers or os.cpu_count() or 1
     n_workers = max(1, min(n_workers, math.ceil(len(todo) / chunk_size)))
     summary.workers = n_workers
-    args = (recipe.config, recipe.enabled, catalog,
-            None if asset_root is None else str(asset_root), pool, run_hash, split, 1)
-    jobs = [(seed, chunk) for chunk in _chunks(todo, chunk_size)]
+    base = _Job(recipe.config, recipe.enabled, recipe.ablated, catalog,
+                None if asset_root is None else str(asset_root), pool, run_hash, split, seed)
+    jobs = [replace(base, indices=tuple(chunk)) for chunk in _chunks(todo, chunk_size)]
     start = time.perf_counter()
     buffer: list[dict[str, Any]] = []
     last_write = time.monotonic()
@@ -229,7 +296,7 @@ def generate(ws: Any, recipe: Recipe, n: int, *, seed: int = 0, workers: int | N
         nonlocal buffer, last_write
         if not buffer:
             return
-        table = _rows_to_table(buffer)
+        table = rows_to_table(buffer)
         n_rows = table.num_rows
         if pc.count_distinct(table["sample_id"]).as_py() != n_rows:
             # Identical pixels twice (tiny outputs can collide): keep the first.
@@ -250,18 +317,24 @@ def generate(ws: Any, recipe: Recipe, n: int, *, seed: int = 0, workers: int | N
             flush()
 
     if n_workers == 1:
-        ctx = _make_context(*args)
-        try:
-            for run_seed, chunk in jobs:
-                consume([render_sample(ctx, run_seed, i) for i in chunk])
-        finally:
-            ctx.renderer.close()
+        for job in jobs:
+            consume(_render_job(job))
     else:
-        # Spawned (not forked) workers: each creates its own EGL context in its own process.
-        with ProcessPoolExecutor(n_workers, mp_context=mp.get_context("spawn"),
-                                 initializer=_init_worker, initargs=args) as pool_exec:
-            for rows in pool_exec.map(_render_chunk, jobs):
+        executor = _executor(n_workers)
+        try:
+            for rows in executor.map(_render_job, jobs):
                 consume(rows)
+        except CuratorError:
+            shutdown_workers()
+            raise
+        except Exception as exc:
+            shutdown_workers()  # a failed run leaves no busy workers behind
+            raise GeneratorError(
+                f"rendering failed in a worker process ({type(exc).__name__}: {exc}); if this "
+                "is an EGL/OpenGL error, install Mesa's EGL drivers (`make sysdeps`)") from exc
+        except BaseException:
+            shutdown_workers()  # interrupted: stop the workers too
+            raise
     flush()
     summary.seconds = time.perf_counter() - start
     return summary
@@ -275,31 +348,3 @@ def _first_occurrences(ids: list[str]) -> list[int]:
             seen.add(sid)
             keep.append(i)
     return keep
-
-
-def _rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
-    from curator.schema import SAMPLE_SCHEMA
-
-    names = list(rows[0])
-    columns = {}
-    for name in names:
-        values = [r.get(name) for r in rows]
-        if name in SAMPLE_SCHEMA.names:
-            columns[name] = pa.array(values, SAMPLE_SCHEMA.field(name).type)
-        else:
-            columns[name] = pa.array(values)
-    return pa.table(columns)
-
-
-def check_workers_available() -> None:
-    """Raise :class:`GeneratorError` with a fix if offscreen GL cannot start here."""
-    try:
-        from generators.gl import load_pyrender
-
-        pr = load_pyrender()
-        r = pr.OffscreenRenderer(8, 8)
-        r.delete()
-    except Exception as exc:  # noqa: BLE001 - report any GL start-up failure the same way
-        raise GeneratorError(
-            f"offscreen rendering is not available ({type(exc).__name__}: {exc}); install "
-            "Mesa's EGL drivers (`make sysdeps`) and keep PYOPENGL_PLATFORM=egl") from None

@@ -192,16 +192,16 @@ def class_names(assets: Mapping[str, list[Asset]]) -> list[str]:
     return sorted({a.label for a in assets["target"]})
 
 
-def _unit_bounds(asset: Asset) -> np.ndarray:
+def _unit_bounds(asset: Asset, root: str | None = None) -> np.ndarray:
     """2×3 bounds of the asset's unit mesh (longest extent 1), cached per asset."""
-    key = (asset.asset_id, json.dumps(dict(asset.params), sort_keys=True))
+    key = (asset.asset_id, json.dumps(dict(asset.params), sort_keys=True), str(root))
     bounds = _BOUNDS.get(key)
     if bounds is None:
-        bounds = _BOUNDS[key] = np.asarray(build_mesh(asset).bounds, dtype=float)
+        bounds = _BOUNDS[key] = np.asarray(build_mesh(asset, root=root).bounds, dtype=float)
     return bounds
 
 
-_BOUNDS: dict[tuple[str, str], np.ndarray] = {}
+_BOUNDS: dict[tuple[str, str, str], np.ndarray] = {}
 
 
 def _world_corners(bounds: np.ndarray, pose: tuple) -> np.ndarray:
@@ -237,8 +237,11 @@ def _wrong_material(rng: np.random.Generator) -> Material:
 
 
 def sample_scene(recipe: Recipe, assets: Mapping[str, list[Asset]], seed: int, *,
-                 background_pool: int = 0) -> SceneSpec:
-    """Describe one scene: objects, poses, materials, lights, camera, background, sensor."""
+                 background_pool: int = 0, asset_root: str | None = None) -> SceneSpec:
+    """Describe one scene: objects, poses, materials, lights, camera, background, sensor.
+
+    ``asset_root`` is the folder relative mesh paths of user assets are resolved in.
+    """
     cfg = recipe.config
     scene_cfg = cfg["scene"]
     classes = class_names(assets)
@@ -265,7 +268,7 @@ def sample_scene(recipe: Recipe, assets: Mapping[str, list[Asset]], seed: int, *
         angles = [_draw(rng, pp[n], on["pose"]) for n in ("yaw_deg", "pitch_deg", "roll_deg")]
         rot = rotation(*angles)
         xz = _place(rng, i, k, radius, size, placed, on["pose"])
-        bounds = _unit_bounds(asset) * size
+        bounds = _unit_bounds(asset, asset_root) * size
         lowest = float(_world_corners(bounds, _pose(rot, (0, 0, 0)))[:, 1].min())
         y = -lowest + 1e-3 if ground else 0.0
         pos = np.array([xz[0], y, xz[1]])
@@ -311,7 +314,7 @@ def sample_scene(recipe: Recipe, assets: Mapping[str, list[Asset]], seed: int, *
         rot = rotation(*rng.uniform(-180, 180, 3))
         if ground:
             ang, r = rng.uniform(0, 2 * math.pi), radius + scale * rng.uniform(0.6, 2.0)
-            bounds = _unit_bounds(asset) * size
+            bounds = _unit_bounds(asset, asset_root) * size
             low = float(_world_corners(bounds, _pose(rot, (0, 0, 0)))[:, 1].min())
             pos = centre + np.array([r * math.cos(ang), 0, r * math.sin(ang)])
             pos[1] = -low + 1e-3

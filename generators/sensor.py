@@ -64,7 +64,7 @@ def apply_sensor(image: np.ndarray, params: Mapping[str, float],
                              f"shape {image.shape} dtype {image.dtype}")
     float_stage = any(p[k] != SENSOR_DEFAULTS[k] for k in
                       ("exposure", "blur_sigma_px", "gamma", "saturation", "noise_std"))
-    out = image.copy()
+    out = image if float_stage else image.copy()
     if float_stage:
         x = image.astype(np.float32) * np.float32(1 / 255)
         if p["exposure"] != 1.0:
@@ -102,7 +102,8 @@ def check_sensor_params(params: Mapping[str, float]) -> dict[str, float]:
     """
     unknown = sorted(set(params) - set(SENSOR_DEFAULTS))
     if unknown:
-        raise GeneratorError(f"unknown sensor param {unknown[0]!r}: use any of "
+        raise GeneratorError(f"unknown sensor param {unknown[0]!r} = {params[unknown[0]]!r}: "
+                             f"use any of "
                              f"{', '.join(SENSOR_DEFAULTS)}")
     out = dict(SENSOR_DEFAULTS)
     for key, value in params.items():

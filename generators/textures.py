@@ -48,7 +48,8 @@ def make_texture(kind: str, size: int, rng: np.random.Generator,
     drawn = rng.integers(0, 256, size=(2, 3))
     palette = drawn.astype(np.float32) if colors is None else _check_colors(colors)
     weight = _MAKERS[kind](int(size), rng)
-    # Linear blend: hard patterns (weight 0/1) pick one colour, smooth ones mix the two.
+    if weight.dtype == bool:  # hard pattern: pick one of the two colours
+        return np.rint(palette).astype(np.uint8)[weight.view(np.uint8)]
     out = palette[0] + weight[..., None] * (palette[1] - palette[0])
     return np.rint(out).astype(np.uint8)
 
@@ -71,8 +72,9 @@ def _checker(size: int, rng: np.random.Generator) -> np.ndarray:
     cell = size / rng.integers(2, 9)
     off_y, off_x = rng.uniform(0.0, cell, size=2)
     y, x = _grid(size)
-    parity = (np.floor((y + off_y) / cell) + np.floor((x + off_x) / cell)) % 2
-    return parity.astype(np.float32)
+    row_parity = np.floor((y + off_y) / cell).astype(np.int32) & 1
+    col_parity = np.floor((x + off_x) / cell).astype(np.int32) & 1
+    return (row_parity ^ col_parity).astype(bool)
 
 
 def _stripes(size: int, rng: np.random.Generator) -> np.ndarray:
@@ -81,7 +83,8 @@ def _stripes(size: int, rng: np.random.Generator) -> np.ndarray:
     phase = rng.uniform(0.0, 1.0)
     y, x = _grid(size)
     along = (x * np.float32(np.cos(angle)) + y * np.float32(np.sin(angle))) / period + phase
-    return (along % 1.0 < 0.5).astype(np.float32)
+    # Integer half-periods: even ones are stripes (cheaper than a float modulo).
+    return (np.floor(2 * along).astype(np.int32) & 1) == 0
 
 
 def _noise(size: int, rng: np.random.Generator) -> np.ndarray:
@@ -106,7 +109,7 @@ def _dots(size: int, rng: np.random.Generator) -> np.ndarray:
     y, x = _grid(size)
     dy = (y + off_y) % spacing - spacing / 2
     dx = (x + off_x) % spacing - spacing / 2
-    return (dx * dx + dy * dy < radius * radius).astype(np.float32)
+    return dx * dx + dy * dy < radius * radius
 
 
 def _gradient(size: int, rng: np.random.Generator) -> np.ndarray:

@@ -34,7 +34,8 @@ COMMANDS = list(_command_paths(typer.main.get_command(app)))
 def test_every_command_is_covered_by_the_help_test():
     assert {" ".join(p) for p in COMMANDS} >= {
         "", "init", "ingest", "ingest folder", "ingest coco", "ingest table", "ingest masks",
-        "ingest digits", "info", "show", "rejects", "demo"}
+        "ingest digits", "info", "show", "rejects", "demo", "generate", "augment", "recipes",
+        "assets", "assets list", "assets register"}
 
 
 @pytest.mark.parametrize("path", COMMANDS, ids=lambda p: " ".join(p) or "curator")
@@ -71,11 +72,22 @@ def test_init_ingest_info_show_rejects(tmp_path, folder_case):
                                        "-w", ws).output
 
 
-def test_demo_builds_the_digits_workspace_and_reruns_as_a_noop(tmp_path):
+def test_demo_builds_real_and_synthetic_and_reruns_as_a_noop(tmp_path):
     ws = tmp_path / "demo"
-    assert "added 1797 row(s)" in _invoke("demo", "-w", ws).output
-    assert "added 0 row(s)" in _invoke("demo", "-w", ws).output
-    assert open_workspace(ws).samples.count() == 1797
+    first = _invoke("demo", "-w", ws, "--small").output
+    assert "added 1797 row(s)" in first
+    assert "generate digits3d" in first and "generate objects" in first
+    frame = open_workspace(ws).to_pandas(columns=["source", "gen_ablated", "gen_recipe"])
+    assert (frame["source"] == "real").sum() == 1797
+    synthetic = frame[frame["source"] == "synthetic"]
+    assert (synthetic["gen_recipe"] == "objects").sum() == 9
+    ablations = synthetic.loc[synthetic["gen_recipe"] == "digits3d", "gen_ablated"]
+    assert ablations.value_counts().to_dict() == {
+        "none": 180, **{name: 20 for name in ("materials", "lighting", "camera", "pose",
+                                              "background", "sensor")}}
+    second = _invoke("demo", "-w", ws, "--small").output
+    assert "added 0 row(s)" in second and "0 written" in second
+    assert open_workspace(ws).samples.count() == len(frame)
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -101,3 +113,41 @@ def test_bad_input_exits_2_with_an_error_line(tmp_path, src, ws, args, message):
 def test_a_long_error_message_stays_on_one_line(tmp_path):
     result = _invoke("info", tmp_path / ("x" * 100), code=2)
     assert result.stderr.count("\n") == 1
+
+
+def test_generate_augment_and_a_registered_mesh_end_to_end(tmp_path, ws):
+    import trimesh
+
+    out = _invoke("generate", "digits3d", "--n", "6", "-w", ws.root, "--workers", "1").output
+    assert "6 written" in out
+    assert "0 written, 6 already present" in _invoke(
+        "generate", "digits3d", "--n", "6", "-w", ws.root, "--workers", "1").output
+    assert "12 row(s) written" in _invoke("augment", "--n", "2", "-w", ws.root).output
+
+    mesh = tmp_path / "teapot.obj"
+    trimesh.creation.annulus(0.3, 0.5, 0.4).export(mesh)
+    _invoke("assets", "register", mesh, "--label", "teapot", "--tags", "kitchen,user",
+            "-w", ws.root)
+    assert "mesh_teapot" in _invoke("assets", "list", "--tag", "user", "-w", ws.root).output
+    recipe = tmp_path / "teapots.yaml"
+    recipe.write_text("name: teapots\nsize: 32\nscene:\n  objects:\n    query: {label: teapot}\n"
+                      "randomizers:\n  lighting: true\n")
+    assert "3 written" in _invoke("generate", recipe, "--n", "3", "-w", ws.root,
+                                  "--workers", "1").output
+    labels = ws.to_pandas(columns=["label", "gen_recipe"], filters=[("gen_recipe", "==",
+                                                                     "teapots")])["label"]
+    assert set(labels) == {"teapot"}
+    assert "config hash" in _invoke("recipes", "digits3d").output
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("generate", "objects", "--n", "2", "--ablate", "lightning"), "did you mean 'lighting'"),
+    (("generate", "nosuch", "--n", "2"), "neither a built-in recipe"),
+    (("augment", "--n", "2", "--rotate-deg", "10"), "min,max"),
+    (("assets", "register", "{tmp}/none.obj", "--label", "x"), "does not exist"),
+], ids=["bad-ablation", "bad-recipe", "bad-range", "no-mesh"])
+def test_generator_commands_reject_bad_input(tmp_path, ws, args, message):
+    result = _invoke(*(a.format(tmp=tmp_path) for a in args), "-w", ws.root, code=2)
+    assert result.stderr.startswith("error: ")
+    assert re.search(message, result.stderr.replace("\n", " "))
+    assert ws.samples.shards() == []

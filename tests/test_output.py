@@ -98,16 +98,18 @@ def brute_force_vote(inst: np.ndarray, cls: np.ndarray, fh: int, fw: int) -> tup
 
 
 @pytest.mark.parametrize("size", [8, (16, 4), (32, 32)])
-def test_masks_vote_like_brute_force_and_stay_aligned(size: int | tuple[int, int]) -> None:
+@pytest.mark.parametrize("n_ids", [2, 4])  # few ids: all pairs counted; more: only those present
+def test_masks_vote_like_brute_force_and_stay_aligned(size: int | tuple[int, int],
+                                                      n_ids: int) -> None:
     rng = np.random.default_rng(1)
-    inst = rng.integers(0, 4, size=(32, 32)).astype(np.uint16)
-    inst[rng.random((32, 32)) < 0.05] = IGNORE_ID
+    inst = rng.integers(0, n_ids, size=(64, 64)).astype(np.uint16)
+    inst[rng.random((64, 64)) < 0.05] = IGNORE_ID
     class_of = {0: 0, 1: 1, 2: 1, 3: 2, IGNORE_ID: 255}
     cls = np.vectorize(class_of.get)(inst).astype(np.uint8)
-    frame = Frame(image=np.zeros((32, 32), np.uint8), instance_mask=inst, class_mask=cls)
+    frame = Frame(image=np.zeros((64, 64), np.uint8), instance_mask=inst, class_mask=cls)
     out = format_frame(frame, size=size)
     h, w = out.height, out.width
-    exp_i, exp_c = brute_force_vote(inst, cls, 32 // h, 32 // w)
+    exp_i, exp_c = brute_force_vote(inst, cls, 64 // h, 64 // w)
     np.testing.assert_array_equal(out.instance_mask, exp_i)
     np.testing.assert_array_equal(out.class_mask, exp_c)
     np.testing.assert_array_equal(np.vectorize(class_of.get)(out.instance_mask), out.class_mask)

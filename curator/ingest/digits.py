@@ -9,18 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
-
-from curator.images import from_array
+from curator.images import DIGITS_LEVELS, digits_to_uint8, from_array
 from curator.ingest.engine import Draft, Loaded
 from curator.ingest.source import Source
 
-DIGITS_LEVELS = 16  # scikit-learn's digits take values 0..16
-
-
-def digits_to_uint8(images: np.ndarray) -> np.ndarray:
-    """Scale digit intensities 0..16 to 0..255 grey (rounded)."""
-    return np.round(np.asarray(images, dtype=np.float64) * (255.0 / DIGITS_LEVELS)).astype(np.uint8)
+__all__ = ["DIGITS_LEVELS", "digits_to_uint8", "read_digits"]
 
 
 def read_digits(n: int | None = None) -> Source:
