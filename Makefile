@@ -25,6 +25,7 @@ test-all: setup  ## every test, slow suites included
 
 bench: setup  ## run the benchmarks (prints ratio tables)
 	$(PY) benchmarks/bench_store.py
+	$(PY) benchmarks/bench_generate.py
 
 lint: setup
 	$(VENV)/bin/ruff check curator generators app reports tests benchmarks

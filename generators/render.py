@@ -89,9 +89,21 @@ class SceneRenderer:
         self._lit_pool: dict[str, list] = {}
 
     def close(self) -> None:
-        if self._renderer is not None:
-            self._renderer.delete()
-            self._renderer = None
+        """Free this renderer's GL resources and context (other renderers keep working)."""
+        if self._renderer is None:
+            return
+        renderer, self._renderer, self._size = self._renderer, None, None
+        self._lit_pool.clear()
+        platform = renderer._platform
+        from OpenGL import EGL
+
+        # Not OffscreenRenderer.delete(): it also eglTerminate()s the display, which is
+        # shared by every context in the process and would break the other renderers.
+        platform.make_current()
+        renderer._renderer.delete()
+        EGL.eglMakeCurrent(platform._egl_display, EGL.EGL_NO_SURFACE, EGL.EGL_NO_SURFACE,
+                           EGL.EGL_NO_CONTEXT)
+        EGL.eglDestroyContext(platform._egl_display, platform._egl_context)
 
     def _geo(self, asset_id: str) -> _Geometry:
         if asset_id == "ground":
@@ -107,10 +119,11 @@ class SceneRenderer:
         return geo
 
     def _gl(self, height: int, width: int):
-        if self._renderer is None or self._size != (height, width):
-            self.close()
+        if self._renderer is None:
             self._renderer = self._pr.OffscreenRenderer(width, height)
-            self._size = (height, width)
+        elif self._size != (height, width):  # same context; pyrender remakes its framebuffers
+            self._renderer.viewport_width, self._renderer.viewport_height = width, height
+        self._size = (height, width)
         return self._renderer
 
     def _texture(self, kind: str, seed: int):
@@ -156,8 +169,8 @@ class SceneRenderer:
         pr = self._pr
         flags = pr.RenderFlags
         renderer = self._gl(spec.height, spec.width)
-        scene = pr.Scene(bg_color=(0.0, 0.0, 0.0, 0.0),
-                         ambient_light=(spec.ambient,) * 3)
+        scene = _ordered_scene_class(pr)(bg_color=(0.0, 0.0, 0.0, 0.0),
+                                         ambient_light=(spec.ambient,) * 3)
         cam_pose = np.asarray(spec.camera.pose)
         cam_rot_t = cam_pose[:3, :3].T
         camera = pr.PerspectiveCamera(yfov=spec.camera.yfov, znear=spec.camera.znear,
@@ -166,19 +179,21 @@ class SceneRenderer:
         scene.add(camera, pose=cam_pose)
         lit_nodes, label_nodes = [], []
         used: dict[str, int] = {}
-        for obj in spec.objects:
+        for i, obj in enumerate(spec.objects):
             geo = self._geo(obj.asset_id)
             pose = np.asarray(obj.pose)
             rot, trans, scale = _decompose(pose, obj.scale)
-            for mesh, nodes in ((self._lit_mesh(obj, geo, used), lit_nodes),
-                                (self._label_mesh(obj, geo, cam_rot_t), label_nodes)):
+            for kind, mesh, nodes in (("lit", self._lit_mesh(obj, geo, used), lit_nodes),
+                                      ("label", self._label_mesh(obj, geo, cam_rot_t),
+                                       label_nodes)):
                 # Passing rotation/translation/scale skips pyrender's slow matrix decomposition.
-                node = pr.Node(mesh=mesh, rotation=rot, translation=trans, scale=scale)
+                node = pr.Node(name=f"{i:05d}-{kind}", mesh=mesh, rotation=rot,
+                               translation=trans, scale=scale)
                 scene.add_node(node)
                 nodes.append(node)
-        for light in spec.lights:
+        for i, light in enumerate(spec.lights):
             scene.add(pr.DirectionalLight(color=np.asarray(light.rgb), intensity=light.intensity),
-                      pose=_light_pose(np.asarray(light.direction)))
+                      name=f"light-{i:03d}", pose=_light_pose(np.asarray(light.direction)))
 
         def show(nodes: list, visible: bool) -> None:
             for node in nodes:
@@ -255,6 +270,27 @@ class SceneRenderer:
             y = f * cam[:, 1] / -cam[:, 2]
             out.append((x.min(), y.min(), x.max(), y.max()))
         return out
+
+
+@lru_cache(maxsize=1)
+def _ordered_scene_class(pr):
+    """A pyrender Scene that hands its lights and meshes over in a fixed order.
+
+    pyrender keeps nodes in sets, so the order light contributions are summed in and meshes
+    are drawn in (the last bit of a pixel, and which of two equally deep surfaces wins)
+    would change from process to process: same seed, different bytes.
+    """
+
+    class OrderedScene(pr.Scene):
+        @property
+        def light_nodes(self):
+            return sorted(super().light_nodes, key=lambda n: n.name or "")
+
+        @property
+        def mesh_nodes(self):
+            return sorted(super().mesh_nodes, key=lambda n: n.name or "")
+
+    return OrderedScene
 
 
 def _decompose(pose: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

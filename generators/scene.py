@@ -252,7 +252,9 @@ def sample_scene(recipe: Recipe, assets: Mapping[str, list[Asset]], seed: int, *
     rng = stream(seed, "scene")
     lo, hi = scene_cfg["objects"]["count"]
     k = int(rng.integers(max(lo, 1), hi + 1))
-    chosen = [_choice(rng, assets["target"]) for _ in range(k)]
+    # Class first, then one of its assets: classes stay balanced however many assets each has.
+    by_class = {c: [a for a in assets["target"] if a.label == c] for c in classes}
+    chosen = [_choice(rng, by_class[_choice(rng, classes)]) for _ in range(k)]
     size_range = scene_cfg["objects"]["size_m"]
     sizes = [float(rng.uniform(*(size_range or a.size_range_m))) for a in chosen]
 
