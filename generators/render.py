@@ -87,6 +87,8 @@ class SceneRenderer:
         # Lit meshes are reused across scenes (only their material changes), so their
         # vertex buffers stay on the GL side instead of being uploaded for every scene.
         self._lit_pool: dict[str, list] = {}
+        self._flag_materials: dict[int, object] | None = None
+        self._programs = None
 
     def close(self) -> None:
         """Free this renderer's GL resources and context (other renderers keep working)."""
@@ -94,6 +96,7 @@ class SceneRenderer:
             return
         renderer, self._renderer, self._size = self._renderer, None, None
         self._lit_pool.clear()
+        self._programs = None
         platform = renderer._platform
         from OpenGL import EGL
 
@@ -155,16 +158,6 @@ class SceneRenderer:
         pool.append(mesh)
         return mesh
 
-    def _label_mesh(self, obj: SceneObject, geo: _Geometry, cam_rot_t: np.ndarray):
-        pr = self._pr
-        rot = np.asarray(obj.pose)[:3, :3] / obj.scale
-        n_cam = geo.normals @ (cam_rot_t @ rot).T
-        rgba = np.empty((len(n_cam), 4), np.uint8)
-        rgba[:, :3] = encode_normals(n_cam)
-        rgba[:, 3] = 255 if obj.role == "target" else 0
-        material = pr.MetallicRoughnessMaterial(baseColorFactor=(1.0, 1.0, 1.0, 1.0))
-        return pr.Mesh([pr.Primitive(positions=geo.positions, color_0=rgba, material=material)])
-
     def render(self, spec: SceneSpec) -> RenderBuffers:
         pr = self._pr
         flags = pr.RenderFlags
@@ -172,48 +165,37 @@ class SceneRenderer:
         scene = _ordered_scene_class(pr)(bg_color=(0.0, 0.0, 0.0, 0.0),
                                          ambient_light=(spec.ambient,) * 3)
         cam_pose = np.asarray(spec.camera.pose)
-        cam_rot_t = cam_pose[:3, :3].T
         camera = pr.PerspectiveCamera(yfov=spec.camera.yfov, znear=spec.camera.znear,
                                       zfar=spec.camera.zfar,
                                       aspectRatio=spec.width / spec.height)
         scene.add(camera, pose=cam_pose)
-        lit_nodes, label_nodes = [], []
+        nodes = []
         used: dict[str, int] = {}
         for i, obj in enumerate(spec.objects):
             geo = self._geo(obj.asset_id)
-            pose = np.asarray(obj.pose)
-            rot, trans, scale = _decompose(pose, obj.scale)
-            for kind, mesh, nodes in (("lit", self._lit_mesh(obj, geo, used), lit_nodes),
-                                      ("label", self._label_mesh(obj, geo, cam_rot_t),
-                                       label_nodes)):
-                # Passing rotation/translation/scale skips pyrender's slow matrix decomposition.
-                node = pr.Node(name=f"{i:05d}-{kind}", mesh=mesh, rotation=rot,
-                               translation=trans, scale=scale)
-                scene.add_node(node)
-                nodes.append(node)
+            rot, trans, scale = _decompose(np.asarray(obj.pose), obj.scale)
+            mesh = self._lit_mesh(obj, geo, used)
+            # Passing rotation/translation/scale skips pyrender's slow matrix decomposition.
+            node = pr.Node(name=f"{i:05d}", mesh=mesh, rotation=rot, translation=trans,
+                           scale=scale)
+            scene.add_node(node)
+            nodes.append(node)
         for i, light in enumerate(spec.lights):
             scene.add(pr.DirectionalLight(color=np.asarray(light.rgb), intensity=light.intensity),
                       name=f"light-{i:03d}", pose=_light_pose(np.asarray(light.direction)))
 
-        def show(nodes: list, visible: bool) -> None:
-            for node in nodes:
-                node.mesh.is_visible = visible
-
-        show(label_nodes, False)
         color, depth = renderer.render(scene, flags=flags.RGBA)
-        show(label_nodes, True)
-        show(lit_nodes, False)
-        normals = self._color_pass(scene, flags.FLAT | flags.RGBA)
-        show(label_nodes, False)
-        show(lit_nodes, True)
+        # The label pass leaves the flag materials on the meshes: the id passes below do
+        # not read materials, and the next scene sets its own.
+        normals = self._label_pass(scene, nodes, spec)
         seg_map = {node: _id_color(obj.instance_id)
-                   for node, obj in zip(lit_nodes, spec.objects, strict=True)}
+                   for node, obj in zip(nodes, spec.objects, strict=True)}
         seg = self._color_pass(scene, flags.SEG, seg_map)
         ids = (seg[..., 0].astype(np.uint16) | (seg[..., 1].astype(np.uint16) << 8))
 
         amodal: dict[int, int] = {}
         boxes = self._screen_boxes(spec)
-        for i, (node, obj) in enumerate(zip(lit_nodes, spec.objects, strict=True)):
+        for i, (node, obj) in enumerate(zip(nodes, spec.objects, strict=True)):
             if obj.role != "target":
                 continue
             visible = int(np.count_nonzero(ids == obj.instance_id))
@@ -225,6 +207,34 @@ class SceneRenderer:
             amodal[obj.instance_id] = max(int(np.count_nonzero(alone[..., 0])), visible)
         return RenderBuffers(np.ascontiguousarray(color), depth.astype(np.float32),
                              np.ascontiguousarray(normals), ids, amodal)
+
+    def _label_pass(self, scene, nodes: list, spec: SceneSpec) -> np.ndarray:
+        """Camera-frame normals (rgb) and the labelled objects' coverage (alpha), one pass.
+
+        Uses our fragment shader on the same meshes; each mesh temporarily gets a material
+        whose alpha says whether it is labelled.
+        """
+        pr = self._pr
+        if self._flag_materials is None:
+            self._flag_materials = {
+                flag: pr.MetallicRoughnessMaterial(baseColorFactor=(1.0, 1.0, 1.0, float(flag)))
+                for flag in (0, 1)}
+        for node, obj in zip(nodes, spec.objects, strict=True):
+            node.mesh.primitives[0].material = self._flag_materials[int(obj.role == "target")]
+        inner = self._renderer._renderer
+        default_programs, inner._program_cache = inner._program_cache, self._label_programs()
+        bg = scene.bg_color
+        scene.bg_color = np.array([0.5, 0.5, 0.5, 0.0])  # the zero normal, no coverage
+        try:
+            return self._color_pass(scene, pr.RenderFlags.FLAT | pr.RenderFlags.RGBA)
+        finally:
+            scene.bg_color = bg
+            inner._program_cache = default_programs
+
+    def _label_programs(self):
+        if self._programs is None:
+            self._programs = _label_program_cache(self._pr)
+        return self._programs
 
     def _color_pass(self, scene, flags, seg_node_map=None) -> np.ndarray:
         """Render and read back colour only: pyrender would also read and linearise depth."""
@@ -270,6 +280,25 @@ class SceneRenderer:
             y = f * cam[:, 1] / -cam[:, 2]
             out.append((x.min(), y.min(), x.max(), y.max()))
         return out
+
+
+def _label_program_cache(pr):
+    """pyrender's shader cache, with our label shader in place of flat.frag."""
+    from importlib import resources
+
+    from pyrender.shader_program import ShaderProgramCache
+
+    ours = str(resources.files("generators.shaders").joinpath("normals.frag"))
+
+    class LabelPrograms(ShaderProgramCache):
+        def get_program(self, vertex_shader, fragment_shader, geometry_shader=None,
+                        defines=None):
+            if fragment_shader == "flat.frag":
+                fragment_shader = ours  # absolute: os.path.join keeps it as it is
+            return super().get_program(vertex_shader, fragment_shader, geometry_shader,
+                                       defines)
+
+    return LabelPrograms()
 
 
 @lru_cache(maxsize=1)

@@ -188,3 +188,22 @@ def test_a_killed_run_resumes_without_duplicates(tmp_path):
     indices = open_workspace(ws).to_table(columns=["gen_index"])["gen_index"]
     assert sorted(indices.to_pylist()) == list(range(40))
     assert pc.count_distinct(indices).as_py() == 40
+
+
+def test_real_workspace_images_as_backgrounds_and_wrong_textures(tmp_path):
+    from curator.ingest import ingest, read_digits
+
+    ws = init_workspace(tmp_path / "ws")
+    ingest(ws, read_digits(40))
+    recipe = _objects(randomizers={"background": {"kinds": ["workspace"]},
+                                   "materials": {"texture_prob": 1.0}})
+    summary = generate(ws, recipe, 4, seed=0, workers=1)
+    rows = ws.to_pandas(filters=[("source", "==", "synthetic")])
+    assert set(rows["bg_kind"]) == {"workspace"}
+    assert (rows["mat_texture"] != "none").all()
+    # The backgrounds are part of the run's identity: other real images, another hash.
+    assert summary.config_hash != _objects(randomizers={"background": {
+        "kinds": ["workspace"]}, "materials": {"texture_prob": 1.0}}).config_hash
+    empty = init_workspace(tmp_path / "empty")
+    with pytest.raises(RecipeError, match="needs real images"):
+        generate(empty, recipe, 2, workers=1)
