@@ -15,8 +15,9 @@ import numpy as np
 def load_pyrender(threads: int | None = None) -> ModuleType:
     """Return the pyrender module, set up for offscreen EGL rendering.
 
-    ``threads`` caps Mesa llvmpipe's rasteriser threads (``LP_NUM_THREADS``); with one
-    worker process per core, 1 is fastest. Must run before the first context is made.
+    ``threads`` sets Mesa llvmpipe's rasteriser threads (``LP_NUM_THREADS``); 0 rasterises
+    in the calling thread, fastest with one worker process per core (measured ~7% faster
+    than 1). Must run before the first context is made.
     """
     os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
     if threads is not None:

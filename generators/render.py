@@ -77,7 +77,7 @@ class SceneRenderer:
     """Renders scenes offscreen with pyrender; create one per worker process."""
 
     def __init__(self, catalog: AssetCatalog, *, asset_root: str | Path | None = None,
-                 threads: int | None = 1) -> None:
+                 threads: int | None = 0) -> None:
         self.catalog = catalog
         self.asset_root = asset_root
         self._pr = load_pyrender(threads)
@@ -86,6 +86,8 @@ class SceneRenderer:
         self._geometry: dict[str, _Geometry] = {}
         # Lit meshes are reused across scenes (only their material changes), so their
         # vertex buffers stay on the GL side instead of being uploaded for every scene.
+        #: Skip the unoccluded pass of objects nothing can cover (off: always render it).
+        self.skip_unneeded_passes = True
         self._lit_pool: dict[str, list] = {}
         self._flag_materials: dict[int, object] | None = None
         self._programs = None
@@ -199,8 +201,11 @@ class SceneRenderer:
             if obj.role != "target":
                 continue
             visible = int(np.count_nonzero(ids == obj.instance_id))
-            if not any(_overlap(boxes[i], boxes[j]) for j, other in enumerate(spec.objects)
-                       if j != i and other.role != "ground"):
+            # Only something in front of it whose screen box overlaps it can hide it.
+            if self.skip_unneeded_passes and not any(
+                    _overlap(boxes[i], boxes[j]) and boxes[j][4] < boxes[i][5]
+                    for j, other in enumerate(spec.objects)
+                    if j != i and other.role != "ground"):
                 amodal[obj.instance_id] = visible  # nothing can cover it
                 continue
             alone = self._color_pass(scene, flags.SEG, {node: (255, 255, 255)})
@@ -263,8 +268,8 @@ class SceneRenderer:
         image = np.frombuffer(buf, dtype=np.uint8).reshape(height, width, channels)
         return np.flip(image, axis=0), None
 
-    def _screen_boxes(self, spec: SceneSpec) -> list[tuple[float, float, float, float]]:
-        """Conservative screen-space box (x0, y0, x1, y1) of every object."""
+    def _screen_boxes(self, spec: SceneSpec) -> list[tuple[float, ...]]:
+        """Conservative (x0, y0, x1, y1, nearest, farthest) of every object on screen."""
         view = np.linalg.inv(np.asarray(spec.camera.pose))
         f = 1.0 / math.tan(spec.camera.yfov / 2)
         aspect = spec.width / spec.height
@@ -273,12 +278,13 @@ class SceneRenderer:
             corners = _corners(self._geo(obj.asset_id).bounds)
             world = corners @ np.asarray(obj.pose)[:3, :3].T + np.asarray(obj.pose)[:3, 3]
             cam = world @ view[:3, :3].T + view[:3, 3]
-            if np.any(cam[:, 2] > -1e-6):  # crosses the camera plane: assume it covers all
-                out.append((-np.inf, -np.inf, np.inf, np.inf))
+            depth = -cam[:, 2]
+            if np.any(depth < 1e-6):  # crosses the camera plane: assume it covers all
+                out.append((-np.inf, -np.inf, np.inf, np.inf, -np.inf, np.inf))
                 continue
-            x = f / aspect * cam[:, 0] / -cam[:, 2]
-            y = f * cam[:, 1] / -cam[:, 2]
-            out.append((x.min(), y.min(), x.max(), y.max()))
+            x = f / aspect * cam[:, 0] / depth
+            y = f * cam[:, 1] / depth
+            out.append((x.min(), y.min(), x.max(), y.max(), depth.min(), depth.max()))
         return out
 
 

@@ -114,7 +114,7 @@ def _context(job: _Job) -> _WorkerContext:
         from generators.render import SceneRenderer
 
         if _RENDERER is None:
-            _RENDERER = SceneRenderer(job.catalog, asset_root=job.asset_root, threads=1)
+            _RENDERER = SceneRenderer(job.catalog, asset_root=job.asset_root, threads=0)
         _RENDERER.catalog, _RENDERER.asset_root = job.catalog, job.asset_root
         recipe = Recipe(job.recipe_data["name"], job.recipe_data, job.enabled, job.ablated)
         assets = resolve_assets(recipe, job.catalog)
@@ -128,7 +128,7 @@ def _context(job: _Job) -> _WorkerContext:
 def _init_worker() -> None:
     from generators.gl import load_pyrender
 
-    load_pyrender(threads=1)  # one rasteriser thread per worker process: cores are the unit
+    load_pyrender(threads=0)  # rasterise in the worker's own thread: cores are the unit
 
 
 def render_sample(ctx: _WorkerContext, run_seed: int, index: int) -> dict[str, Any]:

@@ -162,3 +162,24 @@ def test_rendering_is_bitwise_repeatable_with_many_lights_and_meshes():
         colors.append(r.render(spec).color)
         r.close()
     assert all(np.array_equal(colors[0], c) for c in colors[1:])
+
+
+def test_skipping_the_unoccluded_pass_never_changes_visibility():
+    from generators.recipe import load_recipe
+    from generators.scene import resolve_assets, sample_scene, sample_seed
+
+    recipe = load_recipe("objects", {"size": 64, "randomizers": {
+        "occluders": {"count": [0, 2]}, "distractors": {"count": [2, 4]}}})
+    assets = resolve_assets(recipe, AssetCatalog.builtin())
+    fast, exact = (SceneRenderer(AssetCatalog.builtin(), threads=0) for _ in range(2))
+    exact.skip_unneeded_passes = False
+    occluded = 0
+    for i in range(30):
+        spec = sample_scene(recipe, assets, sample_seed(11, i))
+        a, b = fast.render(spec), exact.render(spec)
+        assert a.amodal_area == b.amodal_area
+        occluded += sum(b.amodal_area[t.instance_id] > np.count_nonzero(b.ids == t.instance_id)
+                        for t in spec.targets)
+    assert occluded > 3  # the scenes did have occlusions to get right
+    fast.close()
+    exact.close()
