@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
+import pyarrow as pa
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -248,7 +249,7 @@ def info(workspace: Annotated[Path, typer.Argument(envvar="CURATOR_WORKSPACE",
 def show(
     workspace: WorkspaceOpt = Path("."),
     columns: Annotated[str | None, typer.Option(
-        help="Comma-separated columns (default: all but image and mask bytes).")] = None,
+        help="Comma-separated columns (default: all but image/label bytes and objects).")] = None,
     where: Annotated[str | None, typer.Option(
         help="Filter like \"label == '3'\" or \"source == 'real'\" (pandas query syntax).")
     ] = None,
@@ -259,9 +260,10 @@ def show(
 
     with _errors_as_messages():
         ws = open_workspace(workspace)
-        names = ws.samples.schema().names
+        schema = ws.samples.schema()
         cols = ([c.strip() for c in columns.split(",")] if columns
-                else [c for c in names if c not in ("image_bytes", "mask_bytes", "objects")])
+                else [f.name for f in schema if f.name != "objects"
+                      and not pa.types.is_binary(f.type)])
         frames, got = [], 0
         for batch in ws.iter_batches(columns=cols):
             frame = batch.to_pandas()
@@ -418,6 +420,39 @@ def _range_opt(text: str | None, name: str) -> tuple[float, float] | None:
     except ValueError:
         raise CuratorError(f"--{name} must be 'min,max' (e.g. -15,15), got {text!r}") from None
     return lo, hi
+
+
+@app.command("match-sensor")
+def match_sensor(
+    recipe: Annotated[str, typer.Argument(help="Built-in recipe or recipe file to match.")],
+    workspace: WorkspaceOpt = Path("."),
+    where: Annotated[str | None, typer.Option(
+        help="Which real samples (pandas query), e.g. \"camera == 'cam2'\".")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="Real images to measure.")] = 200,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Write the recipe with these sensor ranges to this YAML file.")] = None,
+) -> None:
+    """Measure the real camera's noise and blur and turn them into the recipe's sensor
+    ranges, so synthetic images get the same sensor look."""
+    with _errors_as_messages():
+        import yaml
+
+        from curator.store import atomic_write_bytes
+        from generators.recipe import load_recipe, recipe_source
+        from generators.sensor_match import match_sensor_to_workspace
+
+        spec = load_recipe(recipe)
+        estimate = match_sensor_to_workspace(open_workspace(workspace), spec, where=where,
+                                             limit=limit)
+        console.print(str(estimate), highlight=False)
+        if out is not None:
+            data, _ = recipe_source(recipe, {"randomizers": {"sensor": {
+                **{k: v for k, v in estimate.ranges.items()}}}})
+            data["name"] = f"{data['name']}-matched"
+            atomic_write_bytes(out, yaml.safe_dump(data, sort_keys=False).encode())
+            load_recipe(out)  # what we wrote must load
+            console.print(f"wrote {out}; render with: curator generate {out} --n N",
+                          highlight=False)
 
 
 @app.command()

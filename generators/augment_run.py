@@ -15,10 +15,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 
-from curator.errors import CuratorError
 from curator.hashing import config_hash, pixel_id, text_id
 from curator.images import decode_bytes, encode_png
 from curator.schema import CORE_COLUMNS
@@ -31,7 +29,7 @@ from generators.augment import (
 from generators.errors import GeneratorError
 from generators.frame import Frame
 from generators.recipe import GENERATOR_VERSION
-from generators.rows import decode_frame, encode_frame, rows_to_table
+from generators.rows import batch_rows, decode_frame, encode_frame, rows_to_table
 
 Progress = Callable[[int, int | None], None]
 AUGMENTABLE_SOURCES = ("real", "synthetic")  # never augment augmentations or oversamples
@@ -185,16 +183,7 @@ def augment(ws: Any, n: int, *, seed: int = 0, ranges: Mapping[str, Any] | None 
             buffer = []
 
     for batch in ws.iter_batches(filters=filters):
-        parents = batch.to_pylist()
-        if where:
-            flat = [f.name for f in batch.schema if not pa.types.is_binary(f.type)
-                    and not pa.types.is_nested(f.type)]
-            try:
-                keep = batch.select(flat).to_pandas().query(where).index
-            except Exception as exc:  # pandas raises many types for a bad expression
-                raise CuratorError(f"bad where {where!r}: {exc}") from None
-            parents = [parents[i] for i in keep]
-        for parent in parents:
+        for parent in batch_rows(batch, where):
             summary.parents_seen += 1
             if parent["sample_id"] in done:
                 summary.parents_done_before += 1

@@ -341,6 +341,13 @@ def load_recipe(spec: str | Path, overrides: Mapping[str, Any] | None = None) ->
     ``overrides`` is merged into the recipe (nested mappings key by key) before validation,
     e.g. ``{"size": 256}`` or ``{"randomizers": {"occluders": {"count": [1, 2]}}}``.
     """
+    data, where = recipe_source(spec, overrides)
+    return Recipe.from_dict(data, where=where)
+
+
+def recipe_source(spec: str | Path, overrides: Mapping[str, Any] | None = None
+                  ) -> tuple[dict[str, Any], str]:
+    """The recipe mapping as written (before validation), with ``overrides`` merged in."""
     text: str
     where: str
     if str(spec) in BUILTIN_RECIPES:
@@ -357,8 +364,6 @@ def load_recipe(spec: str | Path, overrides: Mapping[str, Any] | None = None) ->
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise RecipeError(f"{where}: not valid YAML/JSON: {exc}") from None
-    if overrides:
-        if not isinstance(data, Mapping):
-            raise RecipeError(f"{where} must be a mapping, got {type(data).__name__}")
-        data = _merge(data, overrides)
-    return Recipe.from_dict(data, where=where)
+    if not isinstance(data, Mapping):
+        raise RecipeError(f"{where} must be a mapping, got {type(data).__name__}")
+    return (_merge(data, overrides) if overrides else dict(data)), where

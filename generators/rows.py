@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 from PIL import Image
 
+from curator.errors import CuratorError
 from curator.images import encode_png, from_array
 from curator.schema import SAMPLE_SCHEMA
 from generators.frame import Frame, ObjectLabel
@@ -114,3 +115,18 @@ def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
         field = SAMPLE_SCHEMA.field(name) if name in SAMPLE_SCHEMA.names else None
         columns[name] = pa.array(values, field.type if field is not None else None)
     return pa.table(columns)
+
+
+def batch_rows(batch: pa.RecordBatch, where: str | None = None) -> list[dict[str, Any]]:
+    """A record batch as row dicts, keeping those matching ``where`` (a pandas query over
+    the flat columns; bytes and nested columns are not loaded into pandas)."""
+    rows = batch.to_pylist()
+    if not where:
+        return rows
+    flat = [f.name for f in batch.schema
+            if not pa.types.is_binary(f.type) and not pa.types.is_nested(f.type)]
+    try:
+        keep = batch.select(flat).to_pandas().query(where).index
+    except Exception as exc:  # pandas raises many types for a bad expression
+        raise CuratorError(f"bad where {where!r}: {exc}") from None
+    return [rows[i] for i in keep]

@@ -28,6 +28,7 @@ from curator.hashing import config_hash, text_id
 from curator.images import decode_bytes
 from generators.assets import AssetCatalog
 from generators.errors import GeneratorError, RecipeError
+from generators.frame import Frame
 from generators.recipe import GENERATOR_VERSION, Recipe
 from generators.rows import encode_frame, rows_to_table
 from generators.scene import class_names, resolve_assets, sample_scene, sample_seed, stream
@@ -131,11 +132,9 @@ def _init_worker() -> None:
     load_pyrender(threads=0)  # rasterise in the worker's own thread: cores are the unit
 
 
-def render_sample(ctx: _WorkerContext, run_seed: int, index: int) -> dict[str, Any]:
-    """Render, label, post-process and encode sample ``index`` of a run as a row."""
+def render_frame(ctx: _WorkerContext, run_seed: int, index: int) -> tuple[Any, Frame, int]:
+    """Scene, labelled frame (before the sensor stage) and seed of sample ``index``."""
     from generators.labels import frame_from_buffers
-    from generators.output import format_frame
-    from generators.sensor import apply_sensor
 
     recipe = ctx.recipe
     seed = sample_seed(run_seed, index)
@@ -146,6 +145,17 @@ def render_sample(ctx: _WorkerContext, run_seed: int, index: int) -> dict[str, A
     frame = frame_from_buffers(spec, buffers, min_pixels=labels["min_pixels"],
                                occluded_below=labels["occluded_below"],
                                background_pool=ctx.pool)
+    return spec, frame, seed
+
+
+def render_sample(ctx: _WorkerContext, run_seed: int, index: int) -> dict[str, Any]:
+    """Render, label, post-process and encode sample ``index`` of a run as a row."""
+    from generators.output import format_frame
+    from generators.sensor import apply_sensor
+
+    recipe = ctx.recipe
+    spec, frame, seed = render_frame(ctx, run_seed, index)
+    labels = recipe.config["labels"]
     frame = frame.with_image(apply_sensor(frame.image, spec.sensor, stream(seed, "sensor-noise")))
     out = recipe.config["output"]
     if out["size"] or out["grayscale"] or out["levels"] or out["invert"]:
@@ -171,6 +181,18 @@ def render_sample(ctx: _WorkerContext, run_seed: int, index: int) -> dict[str, A
                gen_ablated=",".join(recipe.ablated) or "none", gen_n_small=int(frame.n_small),
                visibility=float(first.visibility) if first else None)
     return row
+
+
+def render_preview(recipe: Recipe, n: int, *, seed: int = 0,
+                   catalog: AssetCatalog | None = None) -> list[Frame]:
+    """Render ``n`` labelled frames in this process, before the sensor stage; nothing is
+    written (for sensor matching, previews and notebooks)."""
+    catalog = catalog or AssetCatalog.builtin()
+    job = _Job(recipe.config, recipe.enabled, recipe.ablated, catalog, None, [],
+               f"preview-{recipe.config_hash}", "preview", seed)
+    ctx = _context(job)
+    ctx.renderer.catalog, ctx.renderer.asset_root = catalog, None
+    return [render_frame(ctx, seed, i)[1] for i in range(n)]
 
 
 def _render_job(job: _Job) -> list[dict[str, Any]]:

@@ -35,7 +35,7 @@ def test_every_command_is_covered_by_the_help_test():
     assert {" ".join(p) for p in COMMANDS} >= {
         "", "init", "ingest", "ingest folder", "ingest coco", "ingest table", "ingest masks",
         "ingest digits", "info", "show", "rejects", "demo", "generate", "augment", "recipes",
-        "assets", "assets list", "assets register"}
+        "assets", "assets list", "assets register", "match-sensor"}
 
 
 @pytest.mark.parametrize("path", COMMANDS, ids=lambda p: " ".join(p) or "curator")
@@ -151,3 +151,29 @@ def test_generator_commands_reject_bad_input(tmp_path, ws, args, message):
     assert result.stderr.startswith("error: ")
     assert re.search(message, result.stderr.replace("\n", " "))
     assert ws.samples.shards() == []
+
+
+def test_match_sensor_writes_a_recipe_that_renders_with_the_real_sensor(tmp_path, ws):
+    import numpy as np
+    from PIL import Image
+    from scipy import ndimage
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        img = np.kron(rng.uniform(0, 1, (8, 8, 3)), np.ones((12, 12, 1)))  # sharp blocks
+        img = ndimage.gaussian_filter(img, (1.5, 1.5, 0)) + rng.normal(0, 0.02, img.shape)
+        Image.fromarray(np.clip(img * 255, 0, 255).astype(np.uint8)).save(folder / f"{i}.png")
+    _invoke("ingest", "folder", folder, "-w", ws.root)
+    out = tmp_path / "matched.yaml"
+    printed = _invoke("match-sensor", "objects", "-w", ws.root, "--out", out).output
+    assert "noise_std" in printed and "blur_sigma_px" in printed
+    from generators.recipe import load_recipe
+
+    matched = load_recipe(out)
+    lo, hi = matched.params("sensor")["noise_std"]["range"]
+    assert 0.01 < lo <= hi < 0.03
+    assert matched.name == "objects-matched"
+    assert "2 written" in _invoke("generate", out, "--n", "2", "--size", "32", "-w", ws.root,
+                                  "--workers", "1").output
