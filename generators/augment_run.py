@@ -10,15 +10,15 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow.compute as pc
 
 from curator.hashing import config_hash, pixel_id, text_id
 from curator.images import decode_bytes, encode_png
+from curator.results import ResultMixin
 from curator.schema import CORE_COLUMNS
 from generators.augment import (
     AffineParams,
@@ -36,7 +36,7 @@ AUGMENTABLE_SOURCES = ("real", "synthetic")  # never augment augmentations or ov
 
 
 @dataclass
-class AugmentSummary:
+class AugmentSummary(ResultMixin):
     config_hash: str
     seed: int
     variants_per_sample: int
@@ -48,14 +48,8 @@ class AugmentSummary:
     small_objects: int = 0
     seconds: float = 0.0
 
-    def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame({"value": asdict(self)})
-
-    def to_html(self) -> str:
-        return "<h4>augment</h4>" + self.to_frame().to_html(escape=True)
-
-    def _repr_html_(self) -> str:
-        return self.to_html()
+    def result_title(self) -> str:
+        return f"augment x{self.variants_per_sample}"
 
     def __str__(self) -> str:
         return (f"augment (config {self.config_hash}, seed {self.seed}, "

@@ -8,7 +8,6 @@ the indices not yet in the workspace.
 from __future__ import annotations
 
 import atexit
-import html
 import math
 import multiprocessing as mp
 import os
@@ -20,12 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow.compute as pc
 
 from curator.errors import CuratorError
 from curator.hashing import config_hash, text_id
 from curator.images import decode_bytes
+from curator.results import ResultMixin
 from generators.assets import AssetCatalog
 from generators.errors import GeneratorError, RecipeError
 from generators.frame import Frame
@@ -39,7 +38,7 @@ WRITE_SECONDS = 30.0  # ... or this long since the last append, whichever comes 
 
 
 @dataclass
-class GenerateSummary:
+class GenerateSummary(ResultMixin):
     """What a run did; renders in notebooks and prints in the CLI."""
 
     recipe: str
@@ -60,17 +59,13 @@ class GenerateSummary:
     def images_per_s(self) -> float:
         return self.rendered / self.seconds if self.seconds > 0 else 0.0
 
-    def to_frame(self) -> pd.DataFrame:
+    def result_title(self) -> str:
+        return f"generate {self.recipe}"
+
+    def result_fields(self) -> dict[str, Any]:
         data = {k: v for k, v in asdict(self).items() if k != "shards"}
         data["images_per_s"] = round(self.images_per_s, 1)
-        return pd.DataFrame({"value": data})
-
-    def to_html(self) -> str:
-        return (f"<h4>generate {html.escape(self.recipe)}</h4>"
-                + self.to_frame().to_html(escape=True))
-
-    def _repr_html_(self) -> str:
-        return self.to_html()
+        return data
 
 
 # -- one sample (runs inside a worker) -------------------------------------------------------

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
+from curator.results import ResultMixin
 from generators.errors import GeneratorError
 
 MIN_SIDE_PX = 32  # below this there are too few edges and pixels to measure anything
@@ -71,7 +72,7 @@ def estimate_blur_sigma(image: np.ndarray, *, edge_quantile: float = 0.98) -> fl
 
 
 @dataclass
-class SensorEstimate:
+class SensorEstimate(ResultMixin):
     """Per-image measurements and the recipe ranges they suggest."""
 
     per_image: pd.DataFrame  # noise_std, blur_sigma_px, width, height
@@ -81,12 +82,8 @@ class SensorEstimate:
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame({k: {"min": v[0], "max": v[1]} for k, v in self.ranges.items()}).T
 
-    def to_html(self) -> str:
-        return (f"<h4>sensor match ({len(self.per_image)} images, blur scaled by "
-                f"{self.scale:.3g})</h4>" + self.to_frame().to_html(escape=True))
-
-    def _repr_html_(self) -> str:
-        return self.to_html()
+    def result_title(self) -> str:
+        return f"sensor match ({len(self.per_image)} images, blur scaled by {self.scale:.3g})"
 
     def __str__(self) -> str:
         lines = [f"measured on {len(self.per_image)} real image(s); blur in render pixels "

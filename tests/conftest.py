@@ -9,7 +9,12 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import os
+import re
+import signal
 import struct
+import subprocess
+import time
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +33,28 @@ from curator.ingest import Source, read_coco, read_folder, read_masks, read_tabl
 
 _MODE_BY_CHANNELS = {2: "LA", 3: "RGB", 4: "RGBA"}
 _CHANNELS = {"L": 0, "LA": 2, "RGB": 3, "RGBA": 4}
+
+
+def committed_shards(ws_root: Path) -> int:
+    """Sample shards that have landed (temp files do not count)."""
+    return sum(1 for e in os.scandir(ws_root / "samples")
+               if re.fullmatch(r"part-.*\.parquet", e.name))
+
+
+def kill_after_shards(proc: subprocess.Popen, ws_root: Path, shards: int,
+                      timeout_s: float = 120.0) -> None:
+    """SIGKILL ``proc`` once ``shards`` shards of ``ws_root`` are committed."""
+    deadline = time.monotonic() + timeout_s
+    try:
+        while committed_shards(ws_root) < shards and proc.poll() is None:
+            assert time.monotonic() < deadline, "the run made no progress"
+            time.sleep(0.001)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL, (
+        f"the run ended by itself (rc {proc.returncode}) before it could be killed")
 
 
 def mode_of(pixels: np.ndarray) -> str:

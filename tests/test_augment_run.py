@@ -104,3 +104,13 @@ def test_bad_arguments_are_rejected(scenes):
         augment(scenes, 0)
     with pytest.raises(GeneratorError):
         augment(scenes, 2, ranges={"scale": (1.2, 0.8)})
+
+
+def test_summaries_render_as_tables_and_html(scenes):
+    summary = augment(scenes, 1, seed=42)
+    frame = summary.to_frame()
+    assert frame.loc["written", "value"] == summary.written == 3
+    assert summary._repr_html_().startswith("<h4>augment x1</h4>")
+    generated = generate(scenes, load_recipe("objects", {"size": 48}), 1, seed=43, workers=1)
+    assert "images_per_s" in generated.to_frame().index
+    assert "shards" not in generated.to_frame().index

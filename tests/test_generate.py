@@ -4,9 +4,6 @@ resume after SIGKILL, worker-count independence, recipe validation)."""
 from __future__ import annotations
 
 import io
-import os
-import re
-import signal
 import subprocess
 import sys
 import textwrap
@@ -15,6 +12,7 @@ import time
 import numpy as np
 import pyarrow.compute as pc
 import pytest
+from conftest import kill_after_shards
 from PIL import Image
 
 from curator import init_workspace, open_workspace
@@ -165,21 +163,8 @@ def test_a_killed_run_resumes_without_duplicates(tmp_path):
         generate(open_workspace({str(ws)!r}), load_recipe("objects", {{"size": 48}}), 40,
                  seed=9, workers=1, write_rows=2)
     """)
-    proc = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    try:
-        while proc.poll() is None:
-            shards = [e for e in os.scandir(ws / "samples")
-                      if re.fullmatch(r"part-.*\.parquet", e.name)]
-            if len(shards) >= 3:
-                break
-            assert time.monotonic() < deadline, "generation made no progress"
-            time.sleep(0.005)
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        proc.kill()
-        proc.wait()
-    assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()[-2000:]
+    proc = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.DEVNULL)
+    kill_after_shards(proc, ws, 3)
     landed = open_workspace(ws).samples.count()
     assert 6 <= landed < 40
     summary = generate(open_workspace(ws), load_recipe("objects", {"size": 48}), 40, seed=9,

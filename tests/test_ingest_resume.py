@@ -3,15 +3,12 @@ twice, no temp file left behind."""
 
 from __future__ import annotations
 
-import os
-import re
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from conftest import kill_after_shards
 
 from curator import init_workspace, open_workspace
 
@@ -23,26 +20,11 @@ def _command(source: Path, ws: Path) -> list[str]:
             "--batch-rows", str(BATCH_ROWS)]
 
 
-def _committed_shards(ws: Path) -> int:
-    return sum(1 for e in os.scandir(ws / "samples") if re.fullmatch(r"part-.*\.parquet", e.name))
-
-
 def _start_and_kill(source: Path, ws: Path, after_shards: int, log: Path) -> None:
     """Start an ingest and SIGKILL it once ``after_shards`` shards are committed."""
     with open(log, "ab") as err:
         proc = subprocess.Popen(_command(source, ws), stdout=subprocess.DEVNULL, stderr=err)
-    deadline = time.monotonic() + 60
-    try:
-        while _committed_shards(ws) < after_shards and proc.poll() is None:
-            assert time.monotonic() < deadline, "ingest made no progress"
-            time.sleep(0.001)
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        proc.kill()
-        proc.wait()
-    assert proc.returncode == -signal.SIGKILL, (
-        f"the ingest ended by itself (rc {proc.returncode}) before it could be killed; "
-        f"stderr: {log.read_text()[-2000:]}")
+    kill_after_shards(proc, ws, after_shards, timeout_s=60)
 
 
 @pytest.mark.parametrize("kill_points", [(2,), (120,), (2, 60)],
