@@ -333,25 +333,26 @@ def generate(ws: Any, recipe: Recipe, n: int, *, seed: int = 0, workers: int | N
         if len(buffer) >= write_rows or time.monotonic() - last_write > WRITE_SECONDS:
             flush()
 
-    if n_workers == 1:
-        for job in jobs:
-            consume(_render_job(job))
-    else:
-        executor = _executor(n_workers)
-        try:
-            for rows in executor.map(_render_job, jobs):
-                consume(rows)
-        except CuratorError:
-            shutdown_workers()
-            raise
-        except Exception as exc:
-            shutdown_workers()  # a failed run leaves no busy workers behind
-            raise GeneratorError(
-                f"rendering failed in a worker process ({type(exc).__name__}: {exc}); if this "
-                "is an EGL/OpenGL error, install Mesa's EGL drivers (`make sysdeps`)") from exc
-        except BaseException:
-            shutdown_workers()  # interrupted: stop the workers too
-            raise
+    # One process renders in this one; more render in spawned workers, in order either way.
+    results = (map(_render_job, jobs) if n_workers == 1
+               else _executor(n_workers).map(_render_job, jobs))
+    try:
+        for rows in results:
+            consume(rows)
+    except CuratorError:
+        shutdown_workers()
+        flush()  # what was rendered before the failure is kept; a re-run resumes after it
+        raise
+    except Exception as exc:
+        shutdown_workers()  # a failed run leaves no busy workers behind
+        flush()
+        raise GeneratorError(
+            f"rendering failed ({type(exc).__name__}: {exc}); rows rendered before it are "
+            "kept and a re-run resumes. If this is an EGL/OpenGL error, install Mesa's EGL "
+            "drivers (`make sysdeps`) and keep PYOPENGL_PLATFORM=egl") from exc
+    except BaseException:
+        shutdown_workers()  # interrupted: stop the workers too
+        raise
     flush()
     summary.seconds = time.perf_counter() - start
     return summary

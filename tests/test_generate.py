@@ -192,3 +192,23 @@ def test_real_workspace_images_as_backgrounds_and_wrong_textures(tmp_path):
     empty = init_workspace(tmp_path / "empty")
     with pytest.raises(RecipeError, match="needs real images"):
         generate(empty, recipe, 2, workers=1)
+
+
+def test_a_registered_mesh_that_disappeared_fails_clearly(tmp_path):
+    import trimesh
+
+    from generators.assets import AssetError
+    from generators.workspace_assets import register_mesh
+
+    ws = init_workspace(tmp_path / "ws")
+    mesh = tmp_path / "crate.obj"
+    trimesh.creation.box((1, 1, 1)).export(mesh)
+    register_mesh(ws, mesh, label="crate", tags=["kitchen"])
+    (ws.root / "assets" / "meshes" / "crate.obj").unlink()
+    recipe = load_recipe("objects", {"size": 32, "scene": {"objects": {"query": {
+        "label": "crate"}}}})
+    with pytest.raises(AssetError, match="crate"):
+        generate(ws, recipe, 2, workers=1)
+    with pytest.raises(AssetError, match="crate"):
+        generate(ws, recipe, 4, workers=2, chunk_size=1)
+    assert ws.samples.count() == 0
