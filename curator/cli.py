@@ -422,6 +422,58 @@ def _range_opt(text: str | None, name: str) -> tuple[float, float] | None:
     return lo, hi
 
 
+def _write_preview(recipe, n: int, seed: int, out: Path, asset_root: Path | None = None,
+                   catalog=None) -> None:
+    import io
+
+    from PIL import Image
+
+    from curator.store import atomic_write_bytes
+    from generators.preview import contact_sheet
+    from generators.run import render_preview
+
+    frames = render_preview(recipe, n, seed=seed, finished=True, catalog=catalog,
+                            asset_root=asset_root)
+    buf = io.BytesIO()
+    Image.fromarray(contact_sheet(frames)).save(buf, format="PNG")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(out, buf.getvalue())
+
+
+@app.command()
+def preview(
+    recipe: Annotated[str, typer.Argument(help="Built-in recipe or recipe file.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="PNG file to write.")] = Path(
+        "preview.png"),
+    n: Annotated[int, typer.Option("--n", "-n", min=1, max=64, help="Samples (rows).")] = 6,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Run seed (same samples as "
+                                      "`generate` with this seed).")] = 0,
+    ablate: Annotated[list[str] | None, typer.Option(
+        "--ablate", help="Hold this randomizer at its default (repeatable).")] = None,
+    size: Annotated[int | None, typer.Option("--size", min=8, max=4096,
+                                             help="Override the render size (px).")] = None,
+    workspace: Annotated[Path | None, typer.Option(
+        "--workspace", "-w", help="Use this workspace's registered assets too.")] = None,
+) -> None:
+    """Render a few samples without writing them and save a contact sheet: one row per
+    sample, columns image, instance mask, class mask, matte, depth, normals."""
+    with _errors_as_messages():
+        from generators.recipe import load_recipe
+
+        spec = load_recipe(recipe, {"size": size} if size else None)
+        if ablate:
+            spec = spec.ablate(*ablate)
+        catalog = root = None
+        if workspace is not None:
+            from generators.workspace_assets import load_catalog
+
+            ws = open_workspace(workspace)
+            catalog, root = load_catalog(ws), ws.root
+        _write_preview(spec, n, seed, out, root, catalog)
+        console.print(f"wrote {out} ({n} samples of {spec.name}; columns: image, instance, "
+                      "class, matte, depth, normals)", highlight=False)
+
+
 @app.command("match-sensor")
 def match_sensor(
     recipe: Annotated[str, typer.Argument(help="Built-in recipe or recipe file to match.")],
@@ -554,6 +606,11 @@ def demo(workspace: Annotated[Path, typer.Option(
         with _progress("augment") as progress:
             console.print(str(run_augment(ws, 4, seed=0, where="gen_recipe == 'objects'",
                                           progress=progress)), highlight=False)
+        previews = ws.root / "previews"
+        for name, recipe in (("digits3d", digits), ("objects", load_recipe("objects"))):
+            _write_preview(recipe, 6, 0, previews / f"{name}.png")
+        console.print(f"contact sheets (image, instance, class, matte, depth, normals): "
+                      f"{previews}/digits3d.png, {previews}/objects.png", highlight=False)
         console.rule("[bold]workspace")
         _print_info(ws)
         console.print(

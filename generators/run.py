@@ -143,20 +143,25 @@ def render_frame(ctx: _WorkerContext, run_seed: int, index: int) -> tuple[Any, F
     return spec, frame, seed
 
 
-def render_sample(ctx: _WorkerContext, run_seed: int, index: int) -> dict[str, Any]:
-    """Render, label, post-process and encode sample ``index`` of a run as a row."""
+def finish_frame(recipe: Recipe, spec: Any, frame: Frame, seed: int) -> Frame:
+    """The sensor stage, then the output format: what is stored for a rendered frame."""
     from generators.output import format_frame
     from generators.sensor import apply_sensor
 
-    recipe = ctx.recipe
-    spec, frame, seed = render_frame(ctx, run_seed, index)
-    labels = recipe.config["labels"]
     frame = frame.with_image(apply_sensor(frame.image, spec.sensor, stream(seed, "sensor-noise")))
     out = recipe.config["output"]
     if out["size"] or out["grayscale"] or out["levels"] or out["invert"]:
         frame = format_frame(frame, size=out["size"], grayscale=out["grayscale"],
                              levels=out["levels"], invert=out["invert"],
-                             min_pixels=labels["min_pixels"])
+                             min_pixels=recipe.config["labels"]["min_pixels"])
+    return frame
+
+
+def render_sample(ctx: _WorkerContext, run_seed: int, index: int) -> dict[str, Any]:
+    """Render, label, post-process and encode sample ``index`` of a run as a row."""
+    recipe = ctx.recipe
+    spec, frame, seed = render_frame(ctx, run_seed, index)
+    frame = finish_frame(recipe, spec, frame, seed)
     row = encode_frame(frame)
     # A generated sample is its pixels *and* where they came from: an ablation run keeps
     # its rows even where the held randomizer made no visible difference. Exact pixel
@@ -179,15 +184,22 @@ def render_sample(ctx: _WorkerContext, run_seed: int, index: int) -> dict[str, A
 
 
 def render_preview(recipe: Recipe, n: int, *, seed: int = 0,
-                   catalog: AssetCatalog | None = None) -> list[Frame]:
-    """Render ``n`` labelled frames in this process, before the sensor stage; nothing is
-    written (for sensor matching, previews and notebooks)."""
+                   catalog: AssetCatalog | None = None, asset_root: str | Path | None = None,
+                   finished: bool = False) -> list[Frame]:
+    """Render samples ``0..n-1`` of a run in this process and return their frames; nothing
+    is written. ``finished`` applies the sensor stage and output format (what ``generate``
+    stores, same seed same pixels); otherwise the frames are as rendered."""
     catalog = catalog or AssetCatalog.builtin()
-    job = _Job(recipe.config, recipe.enabled, recipe.ablated, catalog, None, [],
+    root = None if asset_root is None else str(asset_root)
+    job = _Job(recipe.config, recipe.enabled, recipe.ablated, catalog, root, [],
                f"preview-{recipe.config_hash}", "preview", seed)
     ctx = _context(job)
-    ctx.renderer.catalog, ctx.renderer.asset_root = catalog, None
-    return [render_frame(ctx, seed, i)[1] for i in range(n)]
+    ctx.renderer.catalog, ctx.renderer.asset_root = catalog, root
+    frames = []
+    for i in range(n):
+        spec, frame, sample = render_frame(ctx, seed, i)
+        frames.append(finish_frame(recipe, spec, frame, sample) if finished else frame)
+    return frames
 
 
 def _render_job(job: _Job) -> list[dict[str, Any]]:

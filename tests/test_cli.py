@@ -35,7 +35,7 @@ def test_every_command_is_covered_by_the_help_test():
     assert {" ".join(p) for p in COMMANDS} >= {
         "", "init", "ingest", "ingest folder", "ingest coco", "ingest table", "ingest masks",
         "ingest digits", "info", "show", "rejects", "demo", "generate", "augment", "recipes",
-        "assets", "assets list", "assets register", "match-sensor"}
+        "assets", "assets list", "assets register", "match-sensor", "preview"}
 
 
 @pytest.mark.parametrize("path", COMMANDS, ids=lambda p: " ".join(p) or "curator")
@@ -177,3 +177,20 @@ def test_match_sensor_writes_a_recipe_that_renders_with_the_real_sensor(tmp_path
     assert matched.name == "objects-matched"
     assert "2 written" in _invoke("generate", out, "--n", "2", "--size", "32", "-w", ws.root,
                                   "--workers", "1").output
+
+
+def test_preview_writes_a_contact_sheet_of_the_same_samples_generate_makes(tmp_path, ws):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    out = tmp_path / "sheet.png"
+    _invoke("preview", "digits3d", "--n", "3", "--out", out)
+    sheet = np.asarray(Image.open(out))
+    # 3 rows of 8x8 samples scaled x12 to 96 px, 6 panels, 2 px gaps.
+    assert sheet.shape == (3 * 96 + 4, 6 * 96 + 10, 3)
+    _invoke("generate", "digits3d", "--n", "1", "-w", ws.root, "--workers", "1")
+    (stored,) = ws.to_table(columns=["image_bytes"])["image_bytes"].to_pylist()
+    first = np.asarray(Image.open(io.BytesIO(stored)))
+    assert np.array_equal(sheet[:96:12, :96:12, 0], first)  # the first panel is sample 0
