@@ -91,7 +91,7 @@ RANDOMIZERS: dict[str, dict[str, Param]] = {
     },
 }
 
-_TOP_KEYS = {"name", "description", "size", "scene", "randomizers", "labels", "output", "assets"}
+_TOP_KEYS = {"name", "description", "size", "scene", "randomizers", "labels", "output"}
 _SCENE_KEYS = {"objects", "ground", "placement_radius_m", "distractors", "occluders"}
 _QUERY_KEYS = {"label", "labels", "tags", "any_tags", "exclude_tags", "kind"}
 _LABEL_KEYS = {"min_pixels", "occluded_below"}
@@ -264,6 +264,9 @@ class Recipe:
                               f"pixels, got {min_pixels!r}")
         occluded_below = _number(labels.get("occluded_below", 0.99),
                                  f"{where}.labels.occluded_below")
+        if not 0.0 < occluded_below <= 1.0:
+            raise RecipeError(f"{where}.labels.occluded_below is a visible fraction in (0, 1], "
+                              f"got {occluded_below:g}")
         output = _mapping(data.get("output"), f"{where}.output")
         _unknown_keys(output, _OUTPUT_KEYS, f"{where}.output")
         out_size = output.get("size")
@@ -282,7 +285,6 @@ class Recipe:
             "labels": {"min_pixels": int(min_pixels), "occluded_below": occluded_below},
             "output": {"size": out_size, "grayscale": bool(output.get("grayscale", False)),
                        "levels": levels, "invert": bool(output.get("invert", False))},
-            "assets": data.get("assets"),
             "description": str(data.get("description", "")),
         }
         # Round-trip through JSON so tuples and lists hash and compare the same way.

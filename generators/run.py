@@ -191,8 +191,9 @@ def render_preview(recipe: Recipe, n: int, *, seed: int = 0,
     stores, same seed same pixels); otherwise the frames are as rendered."""
     catalog = catalog or AssetCatalog.builtin()
     root = None if asset_root is None else str(asset_root)
+    key = config_hash({"recipe": recipe.config_hash, "catalog": catalog.config(), "root": root})
     job = _Job(recipe.config, recipe.enabled, recipe.ablated, catalog, root, [],
-               f"preview-{recipe.config_hash}", "preview", seed)
+               f"preview-{key}", "preview", seed)
     ctx = _context(job)
     ctx.renderer.catalog, ctx.renderer.asset_root = catalog, root
     frames = []
