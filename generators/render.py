@@ -18,7 +18,7 @@ from scipy.spatial.transform import Rotation
 
 from generators.assets import AssetCatalog, build_mesh
 from generators.gl import load_pyrender
-from generators.scene import SceneObject, SceneSpec
+from generators.scene import SceneObject, SceneSpec, world_corners
 from generators.textures import make_texture
 
 GROUND_SIZE_M = 60.0
@@ -64,10 +64,6 @@ def _ground_geometry() -> _Geometry:
     return _Geometry(geo.positions, geo.normals, geo.uv / 4.0, geo.bounds)
 
 
-def _corners(bounds: np.ndarray) -> np.ndarray:
-    return np.array([[x, y, z] for x in bounds[:, 0] for y in bounds[:, 1] for z in bounds[:, 2]])
-
-
 def encode_normals(normals_cam: np.ndarray) -> np.ndarray:
     """Unit normals → uint8 colour, 128 = 0 so MSAA blends with the background shrink them."""
     return np.clip(np.round(normals_cam * 127.5 + 127.5), 0, 255).astype(np.uint8)
@@ -84,10 +80,10 @@ class SceneRenderer:
         self._renderer = None
         self._size: tuple[int, int] | None = None
         self._geometry: dict[str, _Geometry] = {}
-        # Lit meshes are reused across scenes (only their material changes), so their
-        # vertex buffers stay on the GL side instead of being uploaded for every scene.
         #: Skip the unoccluded pass of objects nothing can cover (off: always render it).
         self.skip_unneeded_passes = True
+        # Lit meshes are reused across scenes (only their material changes), so their
+        # vertex buffers stay on the GL side instead of being uploaded for every scene.
         self._lit_pool: dict[str, list] = {}
         self._flag_materials: dict[int, object] | None = None
         self._programs = None
@@ -132,9 +128,8 @@ class SceneRenderer:
         return self._renderer
 
     def _texture(self, kind: str, seed: int):
-        tex = self._pr.Texture(source=make_texture(kind, TEXTURE_PX, np.random.default_rng(seed)),
-                               source_channels="RGB")
-        return tex
+        pixels = make_texture(kind, TEXTURE_PX, np.random.default_rng(seed))
+        return self._pr.Texture(source=pixels, source_channels="RGB")
 
     def _lit_mesh(self, obj: SceneObject, geo: _Geometry, used: dict[str, int]):
         pr = self._pr
@@ -275,8 +270,7 @@ class SceneRenderer:
         aspect = spec.width / spec.height
         out = []
         for obj in spec.objects:
-            corners = _corners(self._geo(obj.asset_id).bounds)
-            world = corners @ np.asarray(obj.pose)[:3, :3].T + np.asarray(obj.pose)[:3, 3]
+            world = world_corners(self._geo(obj.asset_id).bounds, obj.pose)
             cam = world @ view[:3, :3].T + view[:3, 3]
             depth = -cam[:, 2]
             if np.any(depth < 1e-6):  # crosses the camera plane: assume it covers all

@@ -14,7 +14,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +53,6 @@ class GenerateSummary(ResultMixin):
     small_objects: int = 0
     workers: int = 1
     seconds: float = 0.0
-    shards: list[str] = field(default_factory=list)
 
     @property
     def images_per_s(self) -> float:
@@ -63,9 +62,7 @@ class GenerateSummary(ResultMixin):
         return f"generate {self.recipe}"
 
     def result_fields(self) -> dict[str, Any]:
-        data = {k: v for k, v in asdict(self).items() if k != "shards"}
-        data["images_per_s"] = round(self.images_per_s, 1)
-        return data
+        return {**asdict(self), "images_per_s": round(self.images_per_s, 1)}
 
 
 # -- one sample (runs inside a worker) -------------------------------------------------------
@@ -223,7 +220,6 @@ def _executor(n_workers: int) -> ProcessPoolExecutor:
         pool = ProcessPoolExecutor(n_workers, mp_context=mp.get_context("spawn"),
                                    initializer=_init_worker)
         _EXECUTOR = (n_workers, pool)
-        atexit.register(shutdown_workers)
     return _EXECUTOR[1]
 
 
@@ -233,6 +229,9 @@ def shutdown_workers() -> None:
     if _EXECUTOR is not None:
         _EXECUTOR[1].shutdown(wait=True, cancel_futures=True)
         _EXECUTOR = None
+
+
+atexit.register(shutdown_workers)
 
 
 # -- a run -----------------------------------------------------------------------------------
@@ -248,12 +247,13 @@ def existing_indices(ws: Any, run_hash: str, run_seed: int) -> set[int]:
 
 def background_pool(ws: Any, size: tuple[int, int], limit: int) -> tuple[list[np.ndarray], str]:
     """Up to ``limit`` real images (lowest sample ids first) as RGB arrays, and their hash."""
-    table = ws.to_table(columns=["sample_id", "image_bytes", "image_uri"],
-                        filters=pc.field("source") == "real")
-    if table.num_rows == 0:
+    ids = ws.to_table(columns=["sample_id"], filters=pc.field("source") == "real")["sample_id"]
+    if len(ids) == 0:
         return [], ""
-    order = pc.sort_indices(table, [("sample_id", "ascending")])[:limit]
-    table = table.take(order)
+    chosen = pc.sort_indices(ids)[:limit]  # ids first: only the chosen images are read
+    table = ws.to_table(columns=["sample_id", "image_bytes", "image_uri"],
+                        filters=pc.field("sample_id").isin(ids.take(chosen)))
+    table = table.take(pc.sort_indices(table, [("sample_id", "ascending")]))
     from PIL import Image
 
     pool = []
@@ -326,14 +326,9 @@ def generate(ws: Any, recipe: Recipe, n: int, *, seed: int = 0, workers: int | N
         nonlocal buffer, last_write
         if not buffer:
             return
-        table = rows_to_table(buffer)
-        n_rows = table.num_rows
-        if pc.count_distinct(table["sample_id"]).as_py() != n_rows:
-            # Identical pixels twice (tiny outputs can collide): keep the first.
-            table = table.take(_first_occurrences(table["sample_id"].to_pylist()))
-        written = ws.append_samples(table)
+        written = ws.append_samples(rows_to_table(buffer))
         summary.written += written
-        summary.duplicates += n_rows - written
+        summary.duplicates += len(buffer) - written  # rows another run wrote already
         buffer = []
         last_write = time.monotonic()
 
@@ -369,13 +364,3 @@ def generate(ws: Any, recipe: Recipe, n: int, *, seed: int = 0, workers: int | N
     flush()
     summary.seconds = time.perf_counter() - start
     return summary
-
-
-def _first_occurrences(ids: list[str]) -> list[int]:
-    seen: set[str] = set()
-    keep = []
-    for i, sid in enumerate(ids):
-        if sid not in seen:
-            seen.add(sid)
-            keep.append(i)
-    return keep

@@ -204,7 +204,8 @@ def _unit_bounds(asset: Asset, root: str | None = None) -> np.ndarray:
 _BOUNDS: dict[tuple[str, str, str], np.ndarray] = {}
 
 
-def _world_corners(bounds: np.ndarray, pose: tuple) -> np.ndarray:
+def world_corners(bounds: np.ndarray, pose: Any) -> np.ndarray:
+    """The 8 corners of an object-space box (2×3 bounds) placed by a 4×4 pose."""
     m = np.asarray(pose)
     corners = np.array([[x, y, z] for x in bounds[:, 0] for y in bounds[:, 1]
                         for z in bounds[:, 2]])
@@ -271,7 +272,7 @@ def sample_scene(recipe: Recipe, assets: Mapping[str, list[Asset]], seed: int, *
         rot = rotation(*angles)
         xz = _place(rng, i, k, radius, size, placed, on["pose"])
         bounds = _unit_bounds(asset, asset_root) * size
-        lowest = float(_world_corners(bounds, _pose(rot, (0, 0, 0)))[:, 1].min())
+        lowest = float(world_corners(bounds, _pose(rot, (0, 0, 0)))[:, 1].min())
         y = -lowest + 1e-3 if ground else 0.0
         pos = np.array([xz[0], y, xz[1]])
         placed.append((pos, size))
@@ -287,7 +288,6 @@ def sample_scene(recipe: Recipe, assets: Mapping[str, list[Asset]], seed: int, *
                  mat_roughness=first.roughness, mat_metallic=first.metallic,
                  mat_texture=first.texture or "none")
     centre = np.mean([p for p, _ in placed], axis=0)
-    centre[1] = float(np.mean([p[1] for p, _ in placed])) if ground else centre[1]
 
     # Camera: orbit the scene centre.
     rng = stream(seed, "camera")
@@ -317,7 +317,7 @@ def sample_scene(recipe: Recipe, assets: Mapping[str, list[Asset]], seed: int, *
         if ground:
             ang, r = rng.uniform(0, 2 * math.pi), radius + scale * rng.uniform(0.6, 2.0)
             bounds = _unit_bounds(asset, asset_root) * size
-            low = float(_world_corners(bounds, _pose(rot, (0, 0, 0)))[:, 1].min())
+            low = float(world_corners(bounds, _pose(rot, (0, 0, 0)))[:, 1].min())
             pos = centre + np.array([r * math.cos(ang), 0, r * math.sin(ang)])
             pos[1] = -low + 1e-3
         else:  # in the frame, behind or beside the target plane
@@ -400,8 +400,8 @@ def sample_scene(recipe: Recipe, assets: Mapping[str, list[Asset]], seed: int, *
 def _place(rng: np.random.Generator, i: int, k: int, radius: float, size: float,
            placed: list[tuple[np.ndarray, float]], on: bool) -> tuple[float, float]:
     """x, z of object ``i`` of ``k``: random without overlaps when on, a fixed row when held."""
-    if radius <= 0 or k == 1 and not on:
-        return (0.0, 0.0) if radius <= 0 or not on else _disc(rng, radius)
+    if radius <= 0 or (k == 1 and not on):
+        return (0.0, 0.0)
     if not on:
         spacing = 2 * radius / max(k - 1, 1)
         return (-radius + i * spacing if k > 1 else 0.0, 0.0)
