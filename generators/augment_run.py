@@ -120,19 +120,25 @@ def _variant_row(parent: Mapping[str, Any], kind: str, frame: Frame, params: Aff
                                            frame.width, frame.height, min_pixels)
     attributes = {k_: v for k_, v in parent.items() if k_ not in CORE_COLUMNS}
     row.update(attributes)
-    variant_seed = int(np.random.SeedSequence(seed, spawn_key=(k,)).generate_state(1)[0])
     row.update(
         sample_id=text_id("augmented", pixel_id(frame.image, row["mode"]), parent["sample_id"],
                           aug_hash, str(seed), str(k)),
         source="augmented", label=parent.get("label"), split=parent.get("split"),
         origin=f"augment:{parent['sample_id']}#{k}", generator="generators.augment",
-        generator_version=GENERATOR_VERSION, config_hash=aug_hash, seed=variant_seed,
+        generator_version=GENERATOR_VERSION, config_hash=aug_hash, seed=int(seed),
         parent_ids=[parent["sample_id"]],
         aug_seed=int(seed), aug_variant=int(k), aug_rotate_deg=float(params.rotate_deg),
         aug_scale=float(params.scale), aug_shift_x_frac=float(params.shift_x_frac),
         aug_shift_y_frac=float(params.shift_y_frac), aug_flip_h=bool(params.flip_h),
     )
     return row
+
+
+def parent_rng(seed: int, parent_id: str) -> np.random.Generator:
+    """The stream a parent's variants are drawn from, in order (variant k is the k-th
+    draw): the run seed and the parent's id are all it takes to reproduce one."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(int(parent_id[:15],
+                                                                               16),)))
 
 
 def done_parents(ws: Any, aug_hash: str, seed: int) -> set[str]:
@@ -187,8 +193,7 @@ def augment(ws: Any, n: int, *, seed: int = 0, ranges: Mapping[str, Any] | None 
                 summary.skipped_unsupported += 1
                 continue
             base, kind = loaded
-            rng = np.random.default_rng(np.random.SeedSequence(
-                seed, spawn_key=(int(parent["sample_id"][:15], 16),)))
+            rng = parent_rng(seed, parent["sample_id"])
             for k, (params, variant) in enumerate(augment_variants(base, n, rng, full_ranges,
                                                                    min_pixels=min_pixels)):
                 summary.small_objects += variant.n_small - base.n_small

@@ -114,3 +114,21 @@ def test_summaries_render_as_tables_and_html(scenes):
     generated = generate(scenes, load_recipe("objects", {"size": 48}), 1, seed=43, workers=1)
     assert "images_per_s" in generated.to_frame().index
     assert "shards" not in generated.to_frame().index
+
+
+def test_a_variant_is_reproducible_from_the_run_seed_and_parent_id(scenes):
+    from generators.augment import augment_variants, check_augment_ranges
+    from generators.augment_run import parent_rng
+
+    augment(scenes, 2, seed=77)
+    rows = scenes.to_pandas(filters=[("aug_seed", "==", 77)])
+    row = rows.sort_values(["aug_variant"]).iloc[-1]
+    (parent_id,) = row["parent_ids"]
+    (parent,) = scenes.to_table(filters=[("sample_id", "==", parent_id)]).to_pylist()
+    from generators.augment_run import _parent_frame
+
+    frame, _ = _parent_frame(scenes, parent)
+    params, variant = augment_variants(frame, 2, parent_rng(77, parent_id),
+                                       check_augment_ranges({}))[int(row["aug_variant"])]
+    assert params.rotate_deg == pytest.approx(row["aug_rotate_deg"])
+    assert np.array_equal(variant.image, _png(row["image_bytes"]))
