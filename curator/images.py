@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import warnings
+import zlib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -177,17 +178,21 @@ def digits_to_uint8(images: np.ndarray) -> np.ndarray:
     return np.round(np.asarray(images, dtype=np.float64) * (255.0 / DIGITS_LEVELS)).astype(np.uint8)
 
 
-def encode_png(pixels: np.ndarray, mode: str, *, compress_level: int = 6) -> bytes:
+def encode_png(pixels: np.ndarray, mode: str, *, compress_level: int = 6,
+               rle: bool = False) -> bytes:
     """Encode pixels as PNG with fixed settings so equal pixels give equal bytes.
 
     ``compress_level`` (0-9) trades size for speed; label maps use 1 (they compress well).
+    ``rle`` uses zlib's run-length strategy: for rendered images (sensor noise, smooth
+    shading) it measured both faster and smaller than the default at level 1.
     """
     # Pillow infers L/LA/RGB/RGBA/I;16 from the array's shape and dtype.
     img = Image.fromarray(pixels.astype("<u2") if mode == "I;16" else pixels)
     if img.mode != mode:
         raise ImageError(f"pixels of shape {pixels.shape} do not match mode {mode!r}")
     buf = io.BytesIO()
-    img.save(buf, format="PNG", compress_level=compress_level, optimize=False)
+    options = {"compress_type": zlib.Z_RLE} if rle else {}
+    img.save(buf, format="PNG", compress_level=compress_level, optimize=False, **options)
     return buf.getvalue()
 
 

@@ -23,6 +23,7 @@ import trimesh
 from shapely.geometry import Polygon
 
 from curator.errors import PathEscapeError
+from curator.hashing import config_hash
 from curator.paths import resolve_inside
 from curator.store import atomic_write_bytes
 from generators.errors import GeneratorError
@@ -333,6 +334,13 @@ class AssetCatalog:
     def config(self) -> list[dict[str, Any]]:
         """JSON-ready description of every asset, in catalog order (hashed into outputs)."""
         return [a.to_dict() for a in self._assets]
+
+    def fingerprint(self) -> str:
+        """Hash of :meth:`config` (computed once: catalogs are immutable)."""
+        cached = self.__dict__.get("_fingerprint")
+        if cached is None:
+            cached = self.__dict__["_fingerprint"] = config_hash(self.config())
+        return cached
 
     def __len__(self) -> int:
         return len(self._assets)

@@ -80,6 +80,8 @@ class SceneRenderer:
         self._renderer = None
         self._size: tuple[int, int] | None = None
         self._geometry: dict[str, _Geometry] = {}
+        self._geo_by_id: dict[str, _Geometry] = {}
+        self._geo_by_id_for: tuple[str, str] | None = None
         #: Skip the unoccluded pass of objects nothing can cover (off: always render it).
         self.skip_unneeded_passes = True
         # Lit meshes are reused across scenes (only their material changes), so their
@@ -109,7 +111,16 @@ class SceneRenderer:
     def _geo(self, asset_id: str) -> _Geometry:
         if asset_id == "ground":
             return _ground_geometry()
-        asset = self.catalog.get(asset_id)
+        # Fast path by id, valid while the catalog content and root stay the same.
+        owner = (self.catalog.fingerprint(), str(self.asset_root))
+        if self._geo_by_id_for != owner:
+            self._geo_by_id, self._geo_by_id_for = {}, owner
+        geo = self._geo_by_id.get(asset_id)
+        if geo is None:
+            geo = self._geo_by_id[asset_id] = self._geo_for(self.catalog.get(asset_id))
+        return geo
+
+    def _geo_for(self, asset) -> _Geometry:
         key = json.dumps([asset.to_dict(), str(self.asset_root)], sort_keys=True)
         geo = self._geometry.get(key)
         if geo is None:
@@ -168,13 +179,16 @@ class SceneRenderer:
         scene.add(camera, pose=cam_pose)
         nodes = []
         used: dict[str, int] = {}
+        poses = np.asarray([obj.pose for obj in spec.objects])
+        scales = np.asarray([obj.scale for obj in spec.objects])
+        # Passing rotation/translation/scale skips pyrender's slow matrix decomposition;
+        # one vectorised call turns every rotation into a quaternion (x, y, z, w).
+        quats = Rotation.from_matrix(poses[:, :3, :3] / scales[:, None, None]).as_quat()
         for i, obj in enumerate(spec.objects):
             geo = self._geo(obj.asset_id)
-            rot, trans, scale = _decompose(np.asarray(obj.pose), obj.scale)
             mesh = self._lit_mesh(obj, geo, used)
-            # Passing rotation/translation/scale skips pyrender's slow matrix decomposition.
-            node = pr.Node(name=f"{i:05d}", mesh=mesh, rotation=rot, translation=trans,
-                           scale=scale)
+            node = pr.Node(name=f"{i:05d}", mesh=mesh, rotation=quats[i],
+                           translation=poses[i, :3, 3].copy(), scale=np.full(3, scales[i]))
             scene.add_node(node)
             nodes.append(node)
         for i, light in enumerate(spec.lights):
@@ -319,13 +333,29 @@ def _ordered_scene_class(pr):
         def mesh_nodes(self):
             return sorted(super().mesh_nodes, key=lambda n: n.name or "")
 
+        # Every pass asks for each node's world pose several times; nodes do not move
+        # while a scene renders, so remember them (changing the graph forgets them).
+        def get_pose(self, node):
+            cache = self.__dict__.setdefault("_pose_cache", {})
+            pose = cache.get(node)
+            if pose is None:
+                pose = cache[node] = super().get_pose(node)
+                pose.setflags(write=False)
+            return pose
+
+        def add_node(self, node, parent_node=None):
+            self.__dict__.pop("_pose_cache", None)
+            return super().add_node(node, parent_node=parent_node)
+
+        def remove_node(self, node):
+            self.__dict__.pop("_pose_cache", None)
+            return super().remove_node(node)
+
+        def set_pose(self, node, pose):
+            self.__dict__.pop("_pose_cache", None)
+            return super().set_pose(node, pose)
+
     return OrderedScene
-
-
-def _decompose(pose: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(quaternion xyzw, translation, scale) of a rotation·uniform-scale pose."""
-    quat = Rotation.from_matrix(pose[:3, :3] / scale).as_quat()  # x, y, z, w like pyrender
-    return quat, pose[:3, 3].copy(), np.full(3, scale)
 
 
 def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> bool:

@@ -31,7 +31,7 @@ def encode_frame(frame: Frame) -> dict[str, Any]:
     row: dict[str, Any] = {
         "sample_id": image.sample_id,
         # Rendered images carry sensor noise, which zlib barely shrinks: use the fast level.
-        "image_bytes": _png_bytes(image.pixels, image.mode),
+        "image_bytes": _png_bytes(image.pixels, image.mode, rle=True),
         "width": frame.width,
         "height": frame.height,
         "mode": image.mode,
@@ -55,12 +55,12 @@ def encode_frame(frame: Frame) -> dict[str, Any]:
         mm = np.clip(np.round(frame.depth / DEPTH_SCALE_M), 0, 65535).astype(np.uint16)
         row["depth_bytes"] = _png_bytes(mm, "I;16")
     if frame.normals is not None:
-        row["normals_bytes"] = _png_bytes(encode_normals(frame.normals), "RGB")
+        row["normals_bytes"] = _png_bytes(encode_normals(frame.normals), "RGB", rle=True)
     return row
 
 
-def _png_bytes(pixels: np.ndarray, mode: str) -> bytes:
-    return encode_png(pixels, mode, compress_level=LABEL_PNG_LEVEL)
+def _png_bytes(pixels: np.ndarray, mode: str, rle: bool = False) -> bytes:
+    return encode_png(pixels, mode, compress_level=LABEL_PNG_LEVEL, rle=rle)
 
 
 def _object_row(o: ObjectLabel) -> dict[str, Any]:
