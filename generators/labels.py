@@ -45,10 +45,12 @@ def background_image(bg: Background, height: int, width: int,
 
 def decode_normals(encoded: np.ndarray, surface: np.ndarray) -> np.ndarray:
     """Encoded RGB normals → float32 unit vectors (0 where there is no surface)."""
-    n = encoded[..., :3].astype(np.float32) / 127.5 - 1.0
-    length = np.linalg.norm(n, axis=-1, keepdims=True)
-    ok = surface[..., None] & (length > 1e-3)
-    return np.where(ok, n / np.maximum(length, 1e-6), 0.0).astype(np.float32)
+    n = encoded[..., :3].astype(np.float32) * np.float32(1 / 127.5) - np.float32(1.0)
+    length2 = np.einsum("...i,...i->...", n, n)
+    ok = surface & (length2 > 1e-6)
+    scale = np.zeros_like(length2)
+    scale[ok] = 1.0 / np.sqrt(length2[ok])
+    return n * scale[..., None]
 
 
 def frame_from_buffers(spec: SceneSpec, buffers: RenderBuffers, *, min_pixels: int,
