@@ -24,10 +24,11 @@ def background_image(bg: Background, height: int, width: int,
         return np.broadcast_to(c0, (height, width, 3)).astype(np.float32)
     if bg.kind == "gradient":
         angle = np.random.default_rng(bg.seed).uniform(0, 2 * np.pi)
-        yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-        t = np.cos(angle) * xx / max(width - 1, 1) + np.sin(angle) * yy / max(height - 1, 1)
+        xs = np.float32(np.cos(angle)) * np.linspace(0, 1, width, dtype=np.float32)
+        ys = np.float32(np.sin(angle)) * np.linspace(0, 1, height, dtype=np.float32)
+        t = ys[:, None] + xs[None, :]  # broadcast: no full coordinate grids
         t = (t - t.min()) / max(float(t.max() - t.min()), 1e-6)
-        return (c0 * (1 - t[..., None]) + c1 * t[..., None]).astype(np.float32)
+        return c0 + (c1 - c0) * t[..., None]
     if bg.kind == "texture":
         size = max(height, width)
         colors = np.round(np.stack([c0, c1]) * 255)

@@ -405,20 +405,18 @@ def _place(rng: np.random.Generator, i: int, k: int, radius: float, size: float,
     if not on:
         spacing = 2 * radius / max(k - 1, 1)
         return (-radius + i * spacing if k > 1 else 0.0, 0.0)
-    best, best_gap = (0.0, 0.0), -math.inf
-    for _ in range(32):  # fixed number of draws keeps the stream aligned
-        x, z = _disc(rng, radius)
-        gap = min((math.hypot(x - p[0], z - p[2]) - (size + s) / 2 for p, s in placed),
-                  default=math.inf)
-        if gap > best_gap:
-            best, best_gap = (x, z), gap
-    return best
-
-
-def _disc(rng: np.random.Generator, radius: float) -> tuple[float, float]:
-    r = radius * math.sqrt(float(rng.uniform()))
-    a = float(rng.uniform(0, 2 * math.pi))
-    return r * math.cos(a), r * math.sin(a)
+    # 32 candidates on the disc (a fixed number of draws keeps the stream aligned); keep
+    # the one farthest from the objects already placed.
+    u = rng.uniform(size=(32, 2))
+    r, a = radius * np.sqrt(u[:, 0]), 2 * math.pi * u[:, 1]
+    xz = np.stack([r * np.cos(a), r * np.sin(a)], axis=1)
+    if not placed:
+        return float(xz[0, 0]), float(xz[0, 1])
+    centres = np.array([[p[0], p[2]] for p, _ in placed])
+    half = np.array([s for _, s in placed]) / 2 + size / 2
+    gaps = (np.linalg.norm(xz[:, None, :] - centres[None], axis=2) - half[None]).min(axis=1)
+    best = int(np.argmax(gaps))
+    return float(xz[best, 0]), float(xz[best, 1])
 
 
 def _light(cam_rot: np.ndarray, az_deg: float, el_deg: float,
