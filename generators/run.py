@@ -11,6 +11,7 @@ import atexit
 import math
 import multiprocessing as mp
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -122,6 +123,16 @@ def _init_worker() -> None:
     from generators.gl import load_pyrender
 
     load_pyrender(threads=0)  # rasterise in the worker's own thread: cores are the unit
+    # A parent killed with SIGKILL cannot stop its pool: leave on our own rather than
+    # linger as an orphan holding a GL context.
+    parent = os.getppid()
+
+    def exit_with_parent() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=exit_with_parent, name="exit-with-parent", daemon=True).start()
 
 
 def render_frame(ctx: _WorkerContext, run_seed: int, index: int) -> tuple[Any, Frame, int]:

@@ -4,6 +4,7 @@ resume after SIGKILL, worker-count independence, recipe validation)."""
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 import textwrap
@@ -212,3 +213,54 @@ def test_a_registered_mesh_that_disappeared_fails_clearly(tmp_path):
     with pytest.raises(AssetError, match="crate"):
         generate(ws, recipe, 4, workers=2, chunk_size=1)
     assert ws.samples.count() == 0
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                stat = open(f"/proc/{entry.name}/stat").read()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                kids.append(int(entry.name))
+    return kids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc (Linux)")
+def test_render_workers_exit_when_their_parent_is_killed(tmp_path):
+    ws = init_workspace(tmp_path / "ws").root
+    script = textwrap.dedent(f"""
+        from curator import open_workspace
+        from generators.recipe import load_recipe
+        from generators.run import generate
+        if __name__ == "__main__":
+            generate(open_workspace({str(ws)!r}), load_recipe("objects", {{"size": 32}}),
+                     100000, seed=3, workers=2, chunk_size=4, write_rows=8)
+    """)
+    path = tmp_path / "run.py"
+    path.write_text(script)
+    proc = subprocess.Popen([sys.executable, str(path)], stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not open_workspace(ws).samples.shards():  # the workers are rendering
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        workers = _children(proc.pid)
+        assert len(workers) >= 2
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [p for p in workers if _alive(p)], "render workers outlived their parent"
