@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pyarrow.compute as pc
 
-from curator.hashing import config_hash, pixel_id, text_id
+from curator.hashing import config_hash, text_id
 from curator.images import decode_bytes, encode_png
 from curator.results import ResultMixin
 from curator.schema import CORE_COLUMNS
@@ -121,8 +121,9 @@ def _variant_row(parent: Mapping[str, Any], kind: str, frame: Frame, params: Aff
     attributes = {k_: v for k_, v in parent.items() if k_ not in CORE_COLUMNS}
     row.update(attributes)
     row.update(
-        sample_id=text_id("augmented", pixel_id(frame.image, row["mode"]), parent["sample_id"],
-                          aug_hash, str(seed), str(k)),
+        # encode_frame's id is the pixel hash; add the provenance, as generated rows do.
+        sample_id=text_id("augmented", row["sample_id"], parent["sample_id"], aug_hash,
+                          str(seed), str(k)),
         source="augmented", label=parent.get("label"), split=parent.get("split"),
         origin=f"augment:{parent['sample_id']}#{k}", generator="generators.augment",
         generator_version=GENERATOR_VERSION, config_hash=aug_hash, seed=int(seed),

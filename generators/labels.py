@@ -73,8 +73,9 @@ def frame_from_buffers(spec: SceneSpec, buffers: RenderBuffers, *, min_pixels: i
         lut[t.instance_id] = t.class_index
     class_mask = lut[np.minimum(ids, len(lut) - 1)]
     objects = []
+    counts = np.bincount(ids.ravel(), minlength=len(lut))  # visible pixels of every id
     for t in targets:
-        visible = int(np.count_nonzero(ids == t.instance_id))
+        visible = int(counts[t.instance_id])
         unoccluded = max(buffers.amodal_area.get(t.instance_id, visible), visible)
         visibility = visible / unoccluded if unoccluded else 0.0
         objects.append(ObjectLabel(t.instance_id, t.label or "", t.class_index,

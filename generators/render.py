@@ -206,10 +206,11 @@ class SceneRenderer:
 
         amodal: dict[int, int] = {}
         boxes = self._screen_boxes(spec)
+        counts = np.bincount(ids.ravel(), minlength=len(spec.objects) + 1)  # one pass
         for i, (node, obj) in enumerate(zip(nodes, spec.objects, strict=True)):
             if obj.role != "target":
                 continue
-            visible = int(np.count_nonzero(ids == obj.instance_id))
+            visible = int(counts[obj.instance_id])
             # Only something in front of it whose screen box overlaps it can hide it.
             if self.skip_unneeded_passes and not any(
                     _overlap(boxes[i], boxes[j]) and boxes[j][4] < boxes[i][5]
