@@ -5,27 +5,18 @@ Every command has ``--help``; errors from the core print as one clear line and e
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import pyarrow as pa
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
 from curator import __version__
+from curator.cli_common import WorkspaceOpt, _errors_as_messages, _progress, console, err_console
+from curator.cli_select import register as register_analysis_commands
 from curator.errors import CuratorError
 from curator.ingest import (
     IngestSummary,
@@ -38,9 +29,6 @@ from curator.ingest import (
     read_table,
 )
 from curator.store import Workspace, init_workspace, open_workspace
-
-console = Console(soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
 
 app = typer.Typer(
     name="curator",
@@ -56,11 +44,6 @@ ingest_app = typer.Typer(
 )
 app.add_typer(ingest_app, name="ingest")
 
-WorkspaceOpt = Annotated[
-    Path,
-    typer.Option("--workspace", "-w", envvar="CURATOR_WORKSPACE",
-                 help="Workspace directory (or set CURATOR_WORKSPACE)."),
-]
 SplitOpt = Annotated[
     str | None,
     typer.Option("--split", help="Split for rows without one: a name ('train') or fractions "
@@ -83,31 +66,6 @@ def _root(
 ) -> None:
     """curator: see what your data covers, where it is biased, and how far synthetic is from
     real."""
-
-
-@contextmanager
-def _errors_as_messages():
-    try:
-        yield
-    except CuratorError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(2) from None
-
-
-@contextmanager
-def _progress(description: str):
-    """A rich progress bar, yielded as a ``progress(done, total)`` callback."""
-    with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), TimeRemainingColumn(), console=err_console, transient=False,
-        disable=not err_console.is_terminal and not os.environ.get("CURATOR_PROGRESS"),
-    ) as bar:
-        task = bar.add_task(description, total=None)
-
-        def update(done: int, total: int | None) -> None:
-            bar.update(task, completed=done, total=total)
-
-        yield update
 
 
 def _print_summary(summary: IngestSummary) -> None:
@@ -622,6 +580,9 @@ def demo(workspace: Annotated[Path, typer.Option(
             "'light_azimuth_deg', 'gen_ablated'])",
             highlight=False,
         )
+
+
+register_analysis_commands(app)
 
 
 def main() -> None:

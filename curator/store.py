@@ -239,6 +239,30 @@ class ShardedTable:
         return finals
 
 
+@contextlib.contextmanager
+def file_lock(lock_path: Path, *, timeout_s: float = 600.0, what: str = "") -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``lock_path``; waits up to ``timeout_s`` for it."""
+    with open(lock_path, "a+") as fh:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() > deadline:
+                    raise WorkspaceError(
+                        f"another process has been writing to {what or lock_path.parent} for "
+                        f"over {timeout_s:.0f}s; wait for it or remove {lock_path} if it died"
+                    ) from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
 @dataclass(frozen=True)
 class WorkspaceInfo:
     """What ``curator info`` shows: sizes and counts of a workspace."""
@@ -315,28 +339,10 @@ class Workspace:
     @contextlib.contextmanager
     def write_lock(self, timeout_s: float = 600.0) -> Iterator[None]:
         """Hold the workspace's single-writer lock; concurrent writers wait their turn."""
-        lock_path = self.root / ".lock"
-        with open(lock_path, "a+") as fh:
-            deadline = time.monotonic() + timeout_s
-            while True:
-                try:
-                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except OSError as exc:
-                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                        raise
-                    if time.monotonic() > deadline:
-                        raise WorkspaceError(
-                            f"another process has been writing to {self.root} for over "
-                            f"{timeout_s:.0f}s; wait for it or remove {lock_path} if it died"
-                        ) from None
-                    time.sleep(0.05)
-            try:
-                for folder in (self.samples.directory, self.rejects.directory, self.media_dir):
-                    remove_stale_temp_files(folder)
-                yield
-            finally:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        with file_lock(self.root / ".lock", timeout_s=timeout_s, what=str(self.root)):
+            for folder in (self.samples.directory, self.rejects.directory, self.media_dir):
+                remove_stale_temp_files(folder)
+            yield
 
     def append_samples(self, table: pa.Table, *, shard_rows: int = DEFAULT_SHARD_ROWS,
                        skip_existing: bool = True) -> int:

@@ -1,0 +1,475 @@
+"""Command line for the analysis core: ``embed``, ``embeddings``, ``map``, ``index``,
+``neighbors``, ``select`` and ``subsets`` (thin shells over :mod:`curator.embed`,
+:mod:`curator.neighbors`, :mod:`curator.select` and :mod:`curator.subsets`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import pandas as pd
+import typer
+
+from curator.cli_common import (
+    WorkspaceOpt,
+    _errors_as_messages,
+    _progress,
+    console,
+    parse_wheres,
+)
+from curator.errors import CuratorError
+from curator.store import Workspace, open_workspace
+
+EmbeddingOpt = Annotated[str, typer.Option(
+    "--embedding", "-e", help="Embedding to search in (see `curator embeddings`).")]
+WhereOpt = Annotated[list[str] | None, typer.Option(
+    "--where", help="Only samples matching COLUMN OP VALUE, e.g. \"source == 'real'\" "
+    "(repeatable; all must hold).")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Replace a subset of the same name.")]
+SeedOpt = Annotated[int, typer.Option("--seed", min=0, help="Random seed (same seed, same "
+                                      "subset).")]
+
+
+def _value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _pairs(items: list[str] | None, what: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, val = item.partition("=")
+        if not sep or not key.strip():
+            raise CuratorError(f"bad {what} {item!r}: write key=value")
+        out[key.strip()] = _value(val.strip())
+    return out
+
+
+# -- embed ------------------------------------------------------------------------------------
+def embed(
+    backend: Annotated[str, typer.Argument(
+        help="pixels | cnn | attributes | precomputed")],
+    workspace: WorkspaceOpt = Path("."),
+    name: Annotated[str | None, typer.Option(
+        "--name", help="Embedding name (default: the backend's name).")] = None,
+    where: WhereOpt = None,
+    size: Annotated[int | None, typer.Option(help="pixels: side of the resized square.")
+                    ] = None,
+    components: Annotated[int | None, typer.Option(help="pixels: PCA components.")] = None,
+    columns: Annotated[str | None, typer.Option(
+        help="attributes: comma-separated columns (default: all flat attributes but ids "
+             "and seeds).")] = None,
+    weight: Annotated[list[str] | None, typer.Option(
+        help="attributes: COLUMN=WEIGHT (repeatable).")] = None,
+    cyclic: Annotated[str | None, typer.Option(
+        help="attributes: comma-separated angle columns in degrees, encoded as sin/cos.")
+    ] = None,
+    column: Annotated[str | None, typer.Option(
+        help="precomputed: the list-of-numbers column holding the vectors.")] = None,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="Any other backend parameter as KEY=VALUE (JSON values), e.g. "
+                      "--set color='\"rgb\"' or --set image_size=160.")] = None,
+    refit: Annotated[bool, typer.Option(
+        "--refit", help="Rebuild from scratch (needed after changing parameters).")] = False,
+    fit_samples: Annotated[int, typer.Option(min=1, help="Fit on at most this many samples.")
+                           ] = 10_000,
+    seed: SeedOpt = 0,
+    batch_size: Annotated[int, typer.Option(min=1, help="Samples per transform batch.")
+                          ] = 512,
+) -> None:
+    """Give every sample (matching --where) a vector; re-runs embed only new samples.
+
+    Examples: curator embed pixels --size 8 -w WS;
+    curator embed attributes --cyclic pose_yaw_deg --where "gen_recipe == 'objects'" -w WS;
+    curator embed cnn --where "gen_recipe == 'objects'" -w WS (needs the `cnn` extra).
+    """
+    from curator.embed import embed_workspace, make_embedder
+
+    with _errors_as_messages():
+        ws = open_workspace(workspace)
+        params = _pairs(set_, "--set")
+        for key, val in (("size", size), ("n_components", components), ("column", column)):
+            if val is not None:
+                params[key] = val
+        if columns:
+            params["columns"] = [c.strip() for c in columns.split(",") if c.strip()]
+        if weight:
+            params["weights"] = {k: float(v) for k, v in _pairs(weight, "--weight").items()}
+        if cyclic:
+            params["cyclic_deg"] = [c.strip() for c in cyclic.split(",") if c.strip()]
+        embedder = make_embedder(backend, **params)
+        with _progress(f"embed {backend}") as progress:
+            summary = embed_workspace(ws, embedder, name=name, filters=parse_wheres(where),
+                                      refit=refit, fit_samples=fit_samples, random_state=seed,
+                                      batch_size=batch_size, progress=progress)
+        console.print(str(summary), highlight=False)
+
+
+def embeddings(workspace: Annotated[Path, typer.Argument(
+        envvar="CURATOR_WORKSPACE", help="Workspace directory.")] = Path(".")) -> None:
+    """List the workspace's embeddings: backend, dimension, vectors, configuration."""
+    from rich.table import Table
+
+    from curator.embed import EmbeddingStore, list_embeddings
+
+    with _errors_as_messages():
+        ws = open_workspace(workspace)
+        names = list_embeddings(ws)
+        if not names:
+            console.print("no embeddings yet; make one with `curator embed pixels -w WS`")
+            return
+        table = Table("name", "backend", "dim", "vectors", "config", "filters", "params")
+        for n in names:
+            store = EmbeddingStore(ws, n)
+            info = store.info()
+            table.add_row(n, info.backend, str(info.dim), f"{store.vectors.count():,}",
+                          info.config_hash, json.dumps(info.filters) if info.filters else "",
+                          " ".join(f"{k}={json.dumps(v)}" for k, v in sorted(info.params.items())
+                                   if v is not None))
+        console.print(table)
+
+
+def map_(
+    embedding: Annotated[str, typer.Argument(help="Embedding name.")],
+    workspace: WorkspaceOpt = Path("."),
+    method: Annotated[str, typer.Option(help="auto (UMAP, PCA for tiny sets) | umap | pca")
+                      ] = "auto",
+    n_neighbors: Annotated[int, typer.Option(min=2, help="UMAP neighbourhood size.")] = 15,
+    seed: SeedOpt = 0,
+    refresh: Annotated[bool, typer.Option("--refresh", help="Recompute even if cached.")
+                       ] = False,
+) -> None:
+    """Compute (or reuse) the 2-D map of an embedding that plots and the app show."""
+    from curator.embed.map2d import embedding_map
+
+    with _errors_as_messages():
+        ws = open_workspace(workspace)
+        frame = embedding_map(ws, embedding, method=method, n_neighbors=n_neighbors,
+                              random_state=seed, refresh=refresh)
+        console.print(f"map of {embedding}: {len(frame):,} points "
+                      f"(x in [{frame.x.min():.3g}, {frame.x.max():.3g}], "
+                      f"y in [{frame.y.min():.3g}, {frame.y.max():.3g}])", highlight=False)
+
+
+# -- index and neighbours ------------------------------------------------------------------------
+def _load(ws: Workspace, embedding: str, where: list[str] | None, columns: list[str]):
+    """Vectors of ``embedding`` restricted to samples matching ``where``, plus columns."""
+    from curator.embed import load_embedding
+
+    emb = load_embedding(ws, embedding)
+    filters = parse_wheres(where)
+    rows = ws.to_pandas(["sample_id", *[c for c in columns if c != "sample_id"]], filters)
+    rows = rows.drop_duplicates("sample_id").set_index("sample_id")
+    keep = np.isin(emb.ids, rows.index.to_numpy())
+    ids = emb.ids[keep]
+    if len(ids) == 0:
+        raise CuratorError(f"no samples of embedding {embedding!r} match "
+                           f"{where or 'the workspace'}")
+    return ids, emb.vectors[keep], rows.loc[ids].reset_index(), emb
+
+
+def index(
+    embedding: Annotated[str, typer.Argument(help="Embedding name.")],
+    workspace: WorkspaceOpt = Path("."),
+    kind: Annotated[str, typer.Option(
+        "--index", help="Flat (exact) | IVF | HNSW | a faiss factory string like "
+                        "'IVF1024,Flat'.")] = "Flat",
+    k: Annotated[int, typer.Option("--k", "-k", min=1, help="k at which recall is "
+                                   "measured.")] = 10,
+    target_recall: Annotated[float, typer.Option(min=0.01, max=1.0, help="Recall the "
+                                                 "automatic search effort aims for.")] = 0.95,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Rebuild even if fresh.")] = False,
+) -> None:
+    """Build (or reuse) the neighbour index of an embedding and report its recall."""
+    from curator.embed import load_embedding
+    from curator.neighbors import NeighborIndex, index_dir, workspace_index
+
+    with _errors_as_messages():
+        ws = open_workspace(workspace)
+        emb = load_embedding(ws, embedding)
+        nn = workspace_index(ws, emb, NeighborIndex(k, index=kind, target_recall=target_recall),
+                             rebuild=rebuild)
+        effort = getattr(nn, "effort_", None)
+        console.print(
+            f"{nn.factory_} index over {nn.n_samples_fit_:,} x {nn.n_features_in_} vectors of "
+            f"{embedding!r}: recall@{k} {nn.recall_:.3f}"
+            + (f" at search effort {effort}" if effort else "")
+            + f"; stored in {index_dir(ws.root, embedding, nn)}", highlight=False)
+
+
+def neighbors(
+    sample_id: Annotated[str, typer.Argument(help="The query sample's id.")],
+    embedding: EmbeddingOpt,
+    workspace: WorkspaceOpt = Path("."),
+    k: Annotated[int, typer.Option("--k", "-k", min=1, help="Neighbours per source.")] = 5,
+) -> None:
+    """The nearest real and synthetic samples to one sample, with distances."""
+    from curator.embed import load_embedding
+    from curator.neighbors import workspace_index
+
+    with _errors_as_messages():
+        ws = open_workspace(workspace)
+        emb = load_embedding(ws, embedding)
+        q = emb.vectors[emb.positions([sample_id])]
+        nn = workspace_index(ws, emb)
+        kk = min(len(emb), max(50, 20 * k))
+        dist, ind = nn.kneighbors(q, kk)
+        rows = ws.to_pandas(["sample_id", "source", "label", "split"],
+                            [("sample_id", "in", emb.ids[ind[0]].tolist())])
+        found = pd.DataFrame({"sample_id": emb.ids[ind[0]], "distance": dist[0]}).merge(
+            rows, on="sample_id")
+        found = found[found.sample_id != sample_id]
+        for source, part in found.groupby("source", sort=True):
+            console.rule(f"nearest {source}")
+            console.print(part.head(k).to_string(index=False), highlight=False)
+
+
+# -- select -----------------------------------------------------------------------------------
+select_app = typer.Typer(help="Pick training subsets from an embedding and save them by name "
+                              "in subsets/ (nearest, coverage, dedup, mix).",
+                         no_args_is_help=True)
+
+
+def _save(ws: Workspace, name: str, selection, force: bool, extra: dict[str, Any]) -> None:
+    from curator.subsets import save_subset
+
+    path = save_subset(ws, name, selection, overwrite=force, extra=extra)
+    console.print(str(selection), highlight=False)
+    if selection.summary is not None:
+        with pd.option_context("display.max_columns", None, "display.width", 200,
+                               "display.max_colwidth", 60):
+            console.print(selection.summary.to_string(index=False), highlight=False)
+    for title, table in selection.tables.items():
+        if len(table):
+            console.rule(f"{title} ({len(table):,}; first 10)")
+            console.print(table.head(10).to_string(index=False), highlight=False)
+    console.print(f"saved subset {name!r}: {path}", highlight=False)
+
+
+@select_app.command("nearest")
+def select_nearest(
+    name: Annotated[str, typer.Argument(help="Name of the subset to save.")],
+    workspace: WorkspaceOpt = Path("."),
+    target: Annotated[list[str] | None, typer.Option(
+        "--target", help="Attribute target, e.g. 'pose_yaw_deg=30..60,color_temp_k=3200' "
+                         "(ranges lo..hi; repeatable).")] = None,
+    target_id: Annotated[list[str] | None, typer.Option(
+        "--target-id", help="A sample to find more like (repeatable; needs --embedding).")
+    ] = None,
+    embedding: Annotated[str | None, typer.Option(
+        "--embedding", "-e", help="Embedding for --target-id (attribute targets are "
+                                  "matched on the attributes they name).")] = None,
+    where: WhereOpt = None,
+    k: Annotated[int, typer.Option("--k", "-k", min=1, help="Samples per target.")] = 5,
+    max_total: Annotated[int | None, typer.Option(min=0, help="Global quota.")] = None,
+    steps: Annotated[int, typer.Option(min=1, help="Points per target range.")] = 3,
+    force: ForceOpt = False,
+) -> None:
+    """The k nearest candidates per target, without reusing a candidate.
+
+    Example (the shots we need): curator select nearest need-side-warm
+    --target 'pose_yaw_deg=30..60,color_temp_k=3200' --k 20 -w WS
+    """
+    from curator.embed import AttributeEmbedder
+    from curator.select import parse_target, select_nearest_to_targets, target_points
+
+    with _errors_as_messages():
+        ws = open_workspace(workspace)
+        if bool(target) == bool(target_id):
+            raise CuratorError("give --target (attribute targets) or --target-id (samples), "
+                               "not both or neither")
+        if target_id:
+            if not embedding:
+                raise CuratorError("--target-id needs --embedding")
+            ids, X, _, emb = _load(ws, embedding, where, [])
+            T = emb.vectors[emb.positions(target_id)]
+            sel = select_nearest_to_targets(X, T, k=k, max_total=max_total, candidate_ids=ids,
+                                            target_names=target_id)
+            extra = {"embedding": embedding, "embedding_config": emb.info.config_hash}
+        else:
+            specs = [parse_target(t) for t in target]
+            points, quotas = target_points(specs, steps=steps, k=k)
+            cols = sorted({c for s in specs for c in s})
+            rows = ws.to_pandas(["sample_id", *cols], parse_wheres(where))
+            if rows.empty:
+                raise CuratorError(f"no candidate samples match {where}")
+            enc = AttributeEmbedder(columns=cols, cyclic_deg=[
+                c for c in cols if c.endswith("yaw_deg") or c.endswith("azimuth_deg")])
+            C = enc.fit(rows).transform(rows)
+            T = enc.transform(points.reindex(columns=cols))
+            sel = select_nearest_to_targets(C, T, quotas=quotas, max_total=max_total,
+                                            candidate_ids=rows.sample_id,
+                                            target_names=points.target)
+            extra = {"targets": target, "attributes": cols}
+        _save(ws, name, sel, force, {**extra, "where": where})
+
+
+@select_app.command("coverage")
+def select_coverage_cmd(
+    name: Annotated[str, typer.Argument(help="Name of the subset to save.")],
+    embedding: EmbeddingOpt,
+    m: Annotated[int, typer.Option("--m", "-m", min=1, help="Samples to pick.")],
+    workspace: WorkspaceOpt = Path("."),
+    where: WhereOpt = None,
+    extend: Annotated[str | None, typer.Option(
+        help="Treat samples of this source (e.g. real) as already chosen; pick m more.")
+    ] = None,
+    force: ForceOpt = False,
+) -> None:
+    """m samples that cover the embedding (greedy k-center); prints the coverage radius."""
+    from curator.select import select_coverage
+
+    with _errors_as_messages():
+        ws = open_workspace(workspace)
+        ids, X, rows, emb = _load(ws, embedding, where, ["source"])
+        pre = np.flatnonzero(rows.source.to_numpy() == extend) if extend else None
+        sel = select_coverage(X, m, ids=ids, preselected=pre)
+        _save(ws, name, sel, force, {"embedding": embedding,
+                                     "embedding_config": emb.info.config_hash, "where": where})
+
+
+@select_app.command("dedup")
+def select_dedup(
+    name: Annotated[str, typer.Argument(help="Name of the de-duplicated subset to save.")],
+    embedding: EmbeddingOpt,
+    workspace: WorkspaceOpt = Path("."),
+    where: WhereOpt = None,
+    threshold: Annotated[float | None, typer.Option(
+        min=0.0, help="Distance under which two samples are near-duplicates.")] = None,
+    scale: Annotated[float, typer.Option(
+        min=0.0, help="Without --threshold: this times the median nearest-neighbour "
+                      "distance.")] = 0.2,
+    force: ForceOpt = False,
+) -> None:
+    """Near-duplicate groups (one kept per group) and train/test leakage.
+
+    Within a group, samples in an evaluation split are kept first (so leakage is removed
+    from training), then real before synthetic.
+    """
+    from curator.select import EVAL_SPLITS, select_deduplicated
+
+    with _errors_as_messages():
+        ws = open_workspace(workspace)
+        ids, X, rows, emb = _load(ws, embedding, where, ["source", "split"])
+        prio = np.where(rows.split.isin(EVAL_SPLITS), 0, 1) * 2 + (rows.source != "real")
+        sel = select_deduplicated(X, ids=ids, splits=rows.split.tolist(), priority=prio,
+                                  threshold=threshold, scale=scale)
+        _save(ws, name, sel, force, {"embedding": embedding,
+                                     "embedding_config": emb.info.config_hash, "where": where})
+
+
+def _ratio(text: str) -> float:
+    real, sep, syn = text.partition(":")
+    try:
+        r, s = float(real), float(syn)
+    except ValueError:
+        r = s = -1.0
+    if not sep or r <= 0 or s < 0:
+        raise CuratorError(f"bad --ratio {text!r}: write REAL:SYNTHETIC, e.g. 1:2 (two "
+                           "synthetic per real) or 4:1")
+    return s / r
+
+
+@select_app.command("mix")
+def select_mix_cmd(
+    name: Annotated[str, typer.Argument(help="Name of the subset to save.")],
+    embedding: EmbeddingOpt,
+    ratio: Annotated[str, typer.Option(help="REAL:SYNTHETIC, e.g. 1:1 or 1:3.")] = "1:1",
+    workspace: WorkspaceOpt = Path("."),
+    where: WhereOpt = None,
+    by: Annotated[str | None, typer.Option(
+        help="Strata: comma-separated columns; numeric ones binned (col:N for N bins), "
+             "e.g. label or label,pose_yaw_deg:4.")] = None,
+    n_real: Annotated[int | None, typer.Option(min=0, help="Real samples per stratum "
+                                               "(default: all).")] = None,
+    n_total: Annotated[int | None, typer.Option(min=0, help="Total per stratum.")] = None,
+    synthetic_source: Annotated[list[str] | None, typer.Option(
+        help="Sources counted as synthetic (default: synthetic).")] = None,
+    fill: Annotated[bool, typer.Option(
+        "--fill", help="When one side is short, fill the total with the other instead of "
+                       "shrinking both to keep the ratio.")] = False,
+    seed: SeedOpt = 0,
+    force: ForceOpt = False,
+) -> None:
+    """A real + synthetic subset with the requested ratio per stratum; synthetic samples
+    closest to the real ones first. Reports requested vs achieved per stratum.
+
+    Example: curator select mix digits-1to1 -e pixels --ratio 1:1 --by label
+    --where "split == 'train'" -w WS
+    """
+    from curator.select import select_mix
+    from curator.strata import parse_by, stratum_keys
+
+    with _errors_as_messages():
+        ws = open_workspace(workspace)
+        strata_cols = [c for c, _ in parse_by(by)]
+        ids, X, rows, emb = _load(ws, embedding, where, ["source", *strata_cols])
+        syn_sources = synthetic_source or ["synthetic"]
+        sel = select_mix(X, ids=ids, is_real=rows.source == "real",
+                         is_synthetic=rows.source.isin(syn_sources),
+                         strata=stratum_keys(rows, by) if by else None,
+                         synthetic_per_real=_ratio(ratio), n_real=n_real, n_total=n_total,
+                         keep_ratio=not fill, random_state=seed)
+        _save(ws, name, sel, force, {"embedding": embedding, "by": by, "ratio": ratio,
+                                     "embedding_config": emb.info.config_hash, "where": where})
+
+
+# -- subsets ----------------------------------------------------------------------------------
+subsets_app = typer.Typer(help="Saved subsets (from `curator select`).", no_args_is_help=True)
+
+
+@subsets_app.command("list")
+def subsets_list(workspace: WorkspaceOpt = Path(".")) -> None:
+    """Saved subsets with their method, size and creation time."""
+    from rich.table import Table
+
+    from curator.subsets import list_subsets, load_subset
+
+    with _errors_as_messages():
+        ws = open_workspace(workspace)
+        names = list_subsets(ws)
+        if not names:
+            console.print("no subsets yet; make one with `curator select ...`")
+            return
+        table = Table("name", "method", "samples", "created", "stats")
+        for n in names:
+            sub = load_subset(ws, n)
+            stats = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                              for k, v in (sub.meta.get("stats") or {}).items())
+            table.add_row(n, str(sub.meta.get("method")), f"{len(sub.frame):,}",
+                          str(sub.meta.get("created_at", ""))[:19], stats)
+        console.print(table)
+
+
+@subsets_app.command("show")
+def subsets_show(name: Annotated[str, typer.Argument(help="Subset name.")],
+                 workspace: WorkspaceOpt = Path("."),
+                 limit: Annotated[int, typer.Option(min=1, help="Rows to print.")] = 20) -> None:
+    """A saved subset's parameters, summary and first rows."""
+    from curator.subsets import load_subset
+
+    with _errors_as_messages():
+        ws = open_workspace(workspace)
+        sub = load_subset(ws, name)
+        meta = {k: v for k, v in sub.meta.items() if k != "summary"}
+        console.print(json.dumps(meta, indent=2, default=str), highlight=False)
+        if sub.meta.get("summary"):
+            console.print(pd.DataFrame(sub.meta["summary"]).to_string(index=False),
+                          highlight=False)
+        with pd.option_context("display.max_colwidth", 70, "display.width", 200):
+            console.print(sub.frame.head(limit).to_string(index=False), highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add these commands to the main ``curator`` app."""
+    app.command("embed")(embed)
+    app.command("embeddings")(embeddings)
+    app.command("map")(map_)
+    app.command("index")(index)
+    app.command("neighbors")(neighbors)
+    app.add_typer(select_app, name="select")
+    app.add_typer(subsets_app, name="subsets")

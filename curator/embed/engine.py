@@ -1,0 +1,231 @@
+"""Embed a workspace: fit once on a seeded sample, then transform only new samples, streamed.
+
+Vectors land shard by shard (each write atomic), so an interrupted run resumes where it
+stopped; a changed configuration is refused unless ``refit`` rebuilds the embedding.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from curator.embed.base import IMAGE_COLUMN, Embedder, EmbeddingError, check_vectors
+from curator.embed.store import EmbeddingInfo, EmbeddingStore, vectors_table
+from curator.hashing import config_hash
+from curator.images import decode_bytes
+from curator.results import ResultMixin
+from curator.store import Workspace, file_lock, remove_stale_temp_files
+
+Progress = Callable[[int, int | None], None]
+DEFAULT_SHARD_ROWS = 65_536
+
+
+@dataclass(frozen=True)
+class EmbedSummary(ResultMixin):
+    """What one embedding run did."""
+
+    name: str
+    backend: str
+    config_hash: str
+    dim: int
+    n_new: int
+    n_total: int
+    fitted: bool
+    seconds: float
+
+    def __str__(self) -> str:
+        what = "fitted and embedded" if self.fitted else "embedded"
+        return (f"{self.name}: {what} {self.n_new:,} new sample(s) in {self.seconds:.1f}s; "
+                f"{self.n_total:,} vectors of dim {self.dim} ({self.backend}, "
+                f"config {self.config_hash})")
+
+
+def normalise_filters(filters: Sequence[Sequence[Any]] | None) -> list[list[Any]] | None:
+    """Filters as JSON-able ``[[column, op, value], ...]`` (stored in the config)."""
+    if not filters:
+        return None
+    out = []
+    for f in filters:
+        if not isinstance(f, (list, tuple)) or len(f) != 3:
+            raise EmbeddingError(f"bad filter {f!r}: use (column, op, value) like "
+                                 "('generator', '==', 'objects')")
+        value = list(f[2]) if isinstance(f[2], (list, tuple, set)) else f[2]
+        out.append([str(f[0]), str(f[1]), value])
+    return out
+
+
+def embedding_config_hash(embedder: Embedder, filters: list[list[Any]] | None) -> str:
+    return config_hash({"embedder": embedder.config(), "filters": filters})
+
+
+def _decode_images(ws: Workspace, frame: pd.DataFrame) -> pd.DataFrame:
+    images, modes = [], []
+    for row in frame.itertuples(index=False):
+        data = row.image_bytes if isinstance(row.image_bytes, bytes) else None
+        payload = ws.image_bytes({"sample_id": row.sample_id, "image_bytes": data,
+                                  "image_uri": row.image_uri})
+        img = decode_bytes(payload, where=f"sample {row.sample_id}")
+        images.append(img.pixels)
+        modes.append(img.mode)
+    frame = frame.drop(columns=["image_bytes", "image_uri"])
+    frame[IMAGE_COLUMN] = images
+    frame["mode"] = modes
+    return frame
+
+
+def _read_columns(ws: Workspace, embedder: Embedder) -> list[str]:
+    cols = ["sample_id"]
+    for c in embedder.required_columns(ws.samples.schema()):
+        if c == IMAGE_COLUMN:
+            cols += ["image_bytes", "image_uri"]
+        elif c not in cols:
+            cols.append(c)
+    return cols
+
+
+def prepare_rows(ws: Workspace, embedder: Embedder, batch: pa.Table | pa.RecordBatch
+                 ) -> pd.DataFrame:
+    """Sample rows as the embedder expects them (images decoded when it asks for them)."""
+    frame = batch.to_pandas()
+    if "image_bytes" in frame.columns and "image_uri" in frame.columns:
+        frame = _decode_images(ws, frame)
+    return frame
+
+
+def _fit_rows(ws: Workspace, embedder: Embedder, filters, fit_samples: int,
+              random_state: int) -> tuple[pd.DataFrame, int]:
+    ids = ws.samples.to_table(["sample_id"], filters).column("sample_id").to_pylist()
+    if not ids:
+        raise EmbeddingError(f"no samples to fit the {embedder.name!r} embedder on in "
+                             f"{ws.root}" + (f" matching {filters}" if filters else ""))
+    ids.sort()
+    rng = np.random.default_rng(random_state)
+    if len(ids) > fit_samples:
+        chosen = sorted(rng.choice(len(ids), size=fit_samples, replace=False).tolist())
+        ids = [ids[i] for i in chosen]
+    table = ws.samples.to_table(_read_columns(ws, embedder),
+                                pc.field("sample_id").isin(pa.array(ids, pa.string())))
+    # Row order must not depend on shard layout: sort by id before fitting.
+    table = table.sort_by("sample_id")
+    return prepare_rows(ws, embedder, table), len(ids)
+
+
+def embed_workspace(
+    ws: Workspace,
+    embedder: Embedder,
+    *,
+    name: str | None = None,
+    filters: Sequence[Sequence[Any]] | None = None,
+    refit: bool = False,
+    fit_samples: int = 10_000,
+    random_state: int = 0,
+    batch_size: int = 512,
+    shard_rows: int = DEFAULT_SHARD_ROWS,
+    progress: Progress | None = None,
+) -> EmbedSummary:
+    """Embed the samples of ``ws`` (those matching ``filters``) into embedding ``name``.
+
+    Parameters
+    ----------
+    embedder
+        A backend from :mod:`curator.embed` (unfitted or fitted).
+    name
+        Embedding name under ``embeddings/`` (default: the backend's name).
+    filters
+        ``[(column, op, value), ...]`` restricting which samples get vectors.
+    refit
+        Rebuild from scratch (needed when the configuration changed).
+    fit_samples, random_state
+        Fit on at most this many samples, drawn with this seed (sorted by id first, so
+        the draw does not depend on the order rows were ingested).
+    batch_size
+        Rows per transform call; ``shard_rows`` rows per atomic vector shard.
+    progress
+        Called as ``progress(done, total)`` after each batch.
+    """
+    start = time.perf_counter()
+    store = EmbeddingStore(ws, name or embedder.name)
+    filters = normalise_filters(filters)
+    wanted = embedding_config_hash(embedder, filters)
+    scan = [tuple(f) for f in filters] if filters else None
+    store.directory.parent.mkdir(parents=True, exist_ok=True)
+    with file_lock(store.directory.parent / f".{store.name}.lock", what=f"embedding "
+                   f"{store.name!r}"):
+        if store.exists():
+            info = store.info()
+            if refit:
+                store.remove()
+            elif info.config_hash != wanted:
+                raise EmbeddingError(
+                    f"embedding {store.name!r} was made with other settings ({info.backend}, "
+                    f"config {info.config_hash}: {info.params}, filters {info.filters}); "
+                    "pass --refit to rebuild it, or choose another --name to keep both")
+            else:
+                embedder.set_state(store.state())
+        fitted = False
+        if not store.exists():
+            fit_info: dict[str, Any] = {}
+            if embedder.requires_fit:
+                rows, n_fit = _fit_rows(ws, embedder, scan, fit_samples, random_state)
+                embedder.fit(rows)
+                fit_info = {"n_samples": n_fit, "random_state": random_state}
+                fitted = True
+            else:
+                probe = ws.samples.to_table(_read_columns(ws, embedder), scan).slice(0, 1)
+                if probe.num_rows == 0:
+                    raise EmbeddingError(f"no samples to embed in {ws.root}"
+                                         + (f" matching {filters}" if filters else ""))
+                rows = prepare_rows(ws, embedder, probe)
+            dim = int(embedder.transform(rows.iloc[:1]).shape[1])
+            cfg = embedder.config()
+            info = EmbeddingInfo(name=store.name, backend=embedder.name,
+                                 version=embedder.version, params=cfg["params"],
+                                 config_hash=wanted, dim=dim, filters=filters, fit=fit_info)
+            store.write_meta(info, embedder.get_state())
+        info = store.info()
+        if store.vectors.directory.is_dir():
+            remove_stale_temp_files(store.vectors.directory)
+        done = store.done_ids()
+        done_ids = pa.array(sorted(done), pa.string())
+        total = ws.samples.count(scan) - len(done)
+        pending_ids: list[str] = []
+        pending_vecs: list[np.ndarray] = []
+        n_new = 0
+
+        def flush() -> None:
+            if pending_ids:
+                store.vectors.write_shard(vectors_table(pending_ids, np.concatenate(pending_vecs)))
+                pending_ids.clear()
+                pending_vecs.clear()
+
+        for batch in ws.samples.iter_batches(_read_columns(ws, embedder), scan, batch_size):
+            if done:
+                keep = pc.invert(pc.is_in(batch.column("sample_id"), value_set=done_ids))
+                batch = batch.filter(keep)
+            if batch.num_rows == 0:
+                continue
+            rows = prepare_rows(ws, embedder, batch)
+            vecs = check_vectors(embedder.transform(rows),
+                                 where=f"{info.backend} embedder output")
+            if vecs.shape != (len(rows), info.dim):
+                raise EmbeddingError(f"the {info.backend!r} embedder returned shape "
+                                     f"{vecs.shape} for {len(rows)} rows; expected "
+                                     f"({len(rows)}, {info.dim})")
+            pending_ids.extend(rows["sample_id"].tolist())
+            pending_vecs.append(vecs)
+            n_new += len(rows)
+            if len(pending_ids) >= shard_rows:
+                flush()
+            if progress is not None:
+                progress(n_new, max(total, n_new))
+        flush()
+    return EmbedSummary(name=store.name, backend=info.backend, config_hash=info.config_hash,
+                        dim=info.dim, n_new=n_new, n_total=len(done) + n_new, fitted=fitted,
+                        seconds=time.perf_counter() - start)
