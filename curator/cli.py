@@ -16,6 +16,7 @@ from rich.table import Table
 
 from curator import __version__
 from curator.cli_common import WorkspaceOpt, _errors_as_messages, _progress, console, err_console
+from curator.cli_select import demo_analysis
 from curator.cli_select import register as register_analysis_commands
 from curator.errors import CuratorError
 from curator.ingest import (
@@ -569,6 +570,7 @@ def demo(workspace: Annotated[Path, typer.Option(
             _write_preview(recipe, 6, 0, previews / f"{name}.png")
         console.print(f"contact sheets (image, instance, class, matte, depth, normals): "
                       f"{previews}/digits3d.png, {previews}/objects.png", highlight=False)
+        demo_analysis(ws)
         console.rule("[bold]workspace")
         _print_info(ws)
         console.print(
@@ -577,7 +579,8 @@ def demo(workspace: Annotated[Path, typer.Option(
             "inspect:  curator show -w " f"{ws.root} --where \"source == 'synthetic'\"\n"
             "python:   import curator; curator.open_workspace("
             f"'{ws.root}').to_pandas(columns=['sample_id', 'source', 'label', "
-            "'light_azimuth_deg', 'gen_ablated'])",
+            "'light_azimuth_deg', 'gen_ablated'])\n"
+            f"select:   curator subsets list -w {ws.root}; curator select --help",
             highlight=False,
         )
 

@@ -473,3 +473,99 @@ def register(app: typer.Typer) -> None:
     app.command("neighbors")(neighbors)
     app.add_typer(select_app, name="select")
     app.add_typer(subsets_app, name="subsets")
+
+
+# -- demo -------------------------------------------------------------------------------------
+DEMO_DIGITS = "generator in ['ingest.digits', 'generators.digits3d']"
+DEMO_OBJECTS = "gen_recipe == 'objects'"
+
+
+def demo_analysis(ws: Workspace, *, with_cnn: bool = True) -> None:
+    """The demo's analysis steps: embeddings, a 2-D map, indices and four selections."""
+    from curator.embed import AttributeEmbedder, PixelEmbedder, embed_workspace, load_embedding
+    from curator.embed.map2d import embedding_map
+    from curator.neighbors import NeighborIndex, workspace_index
+    from curator.select import (
+        EVAL_SPLITS,
+        parse_target,
+        select_coverage,
+        select_deduplicated,
+        select_mix,
+        select_nearest_to_targets,
+        target_points,
+    )
+    from curator.strata import stratum_keys
+    from curator.subsets import save_subset
+
+    console.rule("[bold]6. embeddings: pixels (all), attributes and cnn (scenes)")
+    jobs = [(PixelEmbedder(size=8, n_components=32), "pixels", None),
+            (AttributeEmbedder(cyclic_deg=["pose_yaw_deg", "light_azimuth_deg"]),
+             "attributes", [parse_wheres([DEMO_OBJECTS])[0]])]
+    if with_cnn:
+        try:
+            from curator.embed.cnn import CnnEmbedder
+
+            jobs.append((CnnEmbedder(), "cnn", [parse_wheres([DEMO_OBJECTS])[0]]))
+        except ImportError as exc:  # the cnn extra is not installed
+            console.print(f"skipping cnn embedding ({exc}); install curator[cnn]", markup=False)
+    for embedder, name, filters in jobs:
+        try:
+            with _progress(f"embed {name}") as progress:
+                summary = embed_workspace(ws, embedder, name=name, filters=filters,
+                                          progress=progress)
+        except CuratorError as exc:
+            if name != "cnn":
+                raise
+            console.print(f"skipping cnn embedding: {exc}", highlight=False)
+            continue
+        console.print(str(summary), highlight=False)
+    pixels = load_embedding(ws, "pixels")
+    frame = embedding_map(ws, "pixels", embedding=pixels)
+    console.print(f"2-D map of pixels: {len(frame):,} points (cached for the app)",
+                  highlight=False)
+    exact = workspace_index(ws, pixels)
+    ivf = workspace_index(ws, pixels, NeighborIndex(10, index="IVF"))
+    console.print(f"neighbour indices over {exact.n_samples_fit_:,} vectors: exact Flat, and "
+                  f"{ivf.factory_} with recall@10 {ivf.recall_:.3f} (nprobe {ivf.effort_})",
+                  highlight=False)
+
+    console.rule("[bold]7. selection: mix, coverage, de-duplication, shots by pose and light")
+    rows = ws.to_pandas(["sample_id", "source", "label", "split", "generator"])
+    rows = rows.set_index("sample_id").loc[pixels.ids].reset_index()
+    digits = (rows.split == "train").to_numpy() & rows.generator.isin(
+        ["ingest.digits", "generators.digits3d"]).to_numpy()
+    sel = select_mix(pixels.vectors[digits], ids=pixels.ids[digits],
+                     is_real=rows.source[digits] == "real",
+                     is_synthetic=rows.source[digits] == "synthetic",
+                     strata=stratum_keys(rows[digits], "label"), synthetic_per_real=1.0,
+                     n_real=50)
+    save_subset(ws, "demo-digits-mix-1to1", sel, overwrite=True,
+                extra={"embedding": "pixels", "by": "label", "ratio": "1:1"})
+    console.print(f"{sel} -> subset demo-digits-mix-1to1", highlight=False)
+    sel = select_coverage(pixels.vectors, 200, ids=pixels.ids)
+    save_subset(ws, "demo-coverage-200", sel, overwrite=True, extra={"embedding": "pixels"})
+    console.print(f"{sel} -> subset demo-coverage-200", highlight=False)
+    prio = np.where(rows.split.isin(EVAL_SPLITS), 0, 1) * 2 + (rows.source != "real")
+    sel = select_deduplicated(pixels.vectors, ids=pixels.ids, splits=rows.split.tolist(),
+                              priority=prio.to_numpy(), index=exact)
+    save_subset(ws, "demo-dedup", sel, overwrite=True, extra={"embedding": "pixels"})
+    console.print(f"{sel} -> subset demo-dedup", highlight=False)
+    spec = "pose_yaw_deg=30..60,color_temp_k=2500..3500"
+    points, quotas = target_points([parse_target(spec)], steps=3, k=12)
+    scenes = ws.to_pandas(["sample_id", "pose_yaw_deg", "color_temp_k"],
+                          parse_wheres([DEMO_OBJECTS]))
+    enc = AttributeEmbedder(columns=["pose_yaw_deg", "color_temp_k"],
+                            cyclic_deg=["pose_yaw_deg"]).fit(scenes)
+    sel = select_nearest_to_targets(enc.transform(scenes), enc.transform(points),
+                                    quotas=quotas, candidate_ids=scenes.sample_id,
+                                    target_names=points.target)
+    save_subset(ws, "demo-shots-yaw30-60-warm", sel, overwrite=True, extra={"targets": [spec]})
+    picked = scenes.set_index("sample_id").loc[sel.ids]
+    inside = (picked.pose_yaw_deg.between(30, 60) & picked.color_temp_k.between(2500, 3500))
+    available = int((scenes.pose_yaw_deg.between(30, 60)
+                     & scenes.color_temp_k.between(2500, 3500)).sum())
+    console.print(f"{sel} -> subset demo-shots-yaw30-60-warm: {int(inside.sum())} of them "
+                  f"inside both ranges ({available} of {len(scenes)} scenes are"
+                  f"{': a coverage gap to render' if available < len(sel) else ''}); median "
+                  f"yaw {picked.pose_yaw_deg.median():.0f} deg, median "
+                  f"{picked.color_temp_k.median():.0f} K", highlight=False)
