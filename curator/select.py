@@ -337,7 +337,7 @@ def select_deduplicated(
         threshold = scale * median
     if not math.isfinite(threshold) or threshold < 0:
         raise SelectionError(f"threshold must be a finite distance >= 0, got {threshold!r}")
-    pairs_a, pairs_b, pairs_d = [], [], []
+    pairs_a, pairs_b = [], []
     todo = np.arange(n)
     kk = min(max(1, k), n - 1)
     while len(todo) and kk >= 1:
@@ -346,7 +346,6 @@ def select_deduplicated(
         r, c = np.nonzero(within)
         pairs_a.append(todo[r])
         pairs_b.append(ind[r, c])
-        pairs_d.append(d[r, c])
         # Rows whose every neighbour is a duplicate may have more: look further for them.
         full = within.sum(axis=1) >= min(kk, n - 1)
         if kk >= n - 1:
@@ -355,7 +354,6 @@ def select_deduplicated(
         kk = min(kk * 4, n - 1)
     a = np.concatenate(pairs_a) if pairs_a else np.zeros(0, np.int64)
     b = np.concatenate(pairs_b) if pairs_b else np.zeros(0, np.int64)
-    dd = np.concatenate(pairs_d) if pairs_d else np.zeros(0)
     graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
     n_comp, comp = connected_components(graph, directed=False)
     sizes = np.bincount(comp, minlength=n_comp)
@@ -383,20 +381,17 @@ def select_deduplicated(
                           "group": group_no[comp[kept]], "group_size": sizes[comp[kept]]})
     tables = {"groups": groups.reset_index(drop=True)}
     if split is not None:
-        ev = set(eval_splits)
-        cross = np.array([(split[x] in ev) != (split[y] in ev) for x, y in zip(a, b,
-                                                                                  strict=True)],
-                         dtype=bool)
-        sel = np.flatnonzero(cross & (a < b)) if len(a) else np.zeros(0, int)
-        # a<b keeps one direction of each symmetric pair; add pairs seen only one way.
-        seen = {(int(a[i]), int(b[i])) for i in sel}
-        extra = [i for i in np.flatnonzero(cross & (a > b)) if (int(b[i]), int(a[i])) not in seen]
-        leak_rows = [(sid[min(a[i], b[i])], split[min(a[i], b[i])], sid[max(a[i], b[i])],
-                      split[max(a[i], b[i])], float(dd[i])) for i in [*sel, *extra]]
-        tables["leakage"] = pd.DataFrame(
-            leak_rows, columns=["sample_id_a", "split_a", "sample_id_b", "split_b",
-                                "distance"]).sort_values("distance", kind="stable"
-                                                         ).reset_index(drop=True)
+        in_eval = np.isin(split.astype(str), list(eval_splits))
+        # Each symmetric pair once (lo < hi), crossing between training and evaluation.
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        pair = np.unique(np.c_[lo, hi][in_eval[lo] != in_eval[hi]], axis=0) if len(a) \
+            else np.zeros((0, 2), np.int64)
+        dist_pair = np.linalg.norm(X[pair[:, 0]] - X[pair[:, 1]], axis=1) if len(pair) \
+            else np.zeros(0)
+        tables["leakage"] = pd.DataFrame({
+            "sample_id_a": sid[pair[:, 0]], "split_a": split[pair[:, 0]],
+            "sample_id_b": sid[pair[:, 1]], "split_b": split[pair[:, 1]],
+            "distance": dist_pair}).sort_values("distance", kind="stable").reset_index(drop=True)
     return Selection("dedup", frame,
                      params={"threshold": threshold, "scale": scale, "k": k},
                      stats={"threshold": float(threshold), "median_nn_distance": median,
