@@ -8,6 +8,7 @@ unmodified in ``__init__``, so ``clone`` works) with a ``name``, a ``version`` a
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -49,6 +50,13 @@ class Embedder(TransformerMixin, BaseEstimator):
 
     def transform(self, rows: pd.DataFrame) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def fit_batches(self, batches: Iterable[pd.DataFrame]) -> Embedder:
+        """Fit on rows that arrive in batches (the engine's way: decoded images of a whole
+        fit sample need not fit in memory). Backends that can reduce each batch first
+        override this; the default concatenates."""
+        frames = list(batches)
+        return self.fit(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame())
 
     def required_columns(self, schema: pa.Schema) -> list[str]:
         """Sample columns to read, given the samples' schema (``"image"`` = decoded pixels)."""

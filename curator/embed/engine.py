@@ -7,7 +7,7 @@ stopped; a changed configuration is refused unless ``refit`` rebuilds the embedd
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,8 +99,9 @@ def prepare_rows(ws: Workspace, embedder: Embedder, batch: pa.Table | pa.RecordB
     return frame
 
 
-def _fit_rows(ws: Workspace, embedder: Embedder, filters, fit_samples: int,
-              random_state: int) -> tuple[pd.DataFrame, int]:
+def _fit_batches(ws: Workspace, embedder: Embedder, filters, fit_samples: int,
+                 random_state: int, batch_size: int) -> tuple[Iterator[pd.DataFrame], int]:
+    """The seeded fit sample (drawn from the sorted ids), streamed as prepared batches."""
     ids = ws.samples.to_table(["sample_id"], filters).column("sample_id").to_pylist()
     if not ids:
         raise EmbeddingError(f"no samples to fit the {embedder.name!r} embedder on in "
@@ -110,11 +111,16 @@ def _fit_rows(ws: Workspace, embedder: Embedder, filters, fit_samples: int,
     if len(ids) > fit_samples:
         chosen = sorted(rng.choice(len(ids), size=fit_samples, replace=False).tolist())
         ids = [ids[i] for i in chosen]
-    table = ws.samples.to_table(_read_columns(ws, embedder),
-                                pc.field("sample_id").isin(pa.array(ids, pa.string())))
-    # Row order must not depend on shard layout: sort by id before fitting.
-    table = table.sort_by("sample_id")
-    return prepare_rows(ws, embedder, table), len(ids)
+    columns = _read_columns(ws, embedder)
+
+    def batches() -> Iterator[pd.DataFrame]:
+        # One streaming pass over the workspace; only the chosen rows are decoded.
+        chosen_ids = pc.field("sample_id").isin(pa.array(ids, pa.string()))
+        for batch in ws.samples.iter_batches(columns, chosen_ids, batch_size):
+            if batch.num_rows:
+                yield prepare_rows(ws, embedder, batch)
+
+    return batches(), len(ids)
 
 
 def embed_workspace(
@@ -173,17 +179,16 @@ def embed_workspace(
         if not store.exists():
             fit_info: dict[str, Any] = {}
             if embedder.requires_fit:
-                rows, n_fit = _fit_rows(ws, embedder, scan, fit_samples, random_state)
-                embedder.fit(rows)
+                batches, n_fit = _fit_batches(ws, embedder, scan, fit_samples, random_state,
+                                              batch_size)
+                embedder.fit_batches(batches)
                 fit_info = {"n_samples": n_fit, "random_state": random_state}
                 fitted = True
-            else:
-                probe = ws.samples.to_table(_read_columns(ws, embedder), scan).slice(0, 1)
-                if probe.num_rows == 0:
-                    raise EmbeddingError(f"no samples to embed in {ws.root}"
-                                         + (f" matching {filters}" if filters else ""))
-                rows = prepare_rows(ws, embedder, probe)
-            dim = int(embedder.transform(rows.iloc[:1]).shape[1])
+            probe = ws.samples.to_table(_read_columns(ws, embedder), scan).slice(0, 1)
+            if probe.num_rows == 0:
+                raise EmbeddingError(f"no samples to embed in {ws.root}"
+                                     + (f" matching {filters}" if filters else ""))
+            dim = int(embedder.transform(prepare_rows(ws, embedder, probe)).shape[1])
             cfg = embedder.config()
             info = EmbeddingInfo(name=store.name, backend=embedder.name,
                                  version=embedder.version, params=cfg["params"],

@@ -5,6 +5,7 @@ Right for tiny images such as the 8x8 digits, and a baseline for everything else
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import ClassVar
 
 import numpy as np
@@ -91,7 +92,12 @@ class PixelEmbedder(Embedder):
         return out
 
     def fit(self, rows: pd.DataFrame, y=None) -> PixelEmbedder:
-        feats = self.features(rows)
+        return self.fit_batches([rows])
+
+    def fit_batches(self, batches: Iterable[pd.DataFrame]) -> PixelEmbedder:
+        """Fit PCA on the small resized features of each batch (images are not kept)."""
+        parts = [self.features(b) for b in batches]
+        feats = np.concatenate(parts) if parts else np.zeros((0, 1), np.float32)
         if len(feats) == 0:
             raise EmbeddingError("pixels: cannot fit on zero images")
         if self.n_components is None:
