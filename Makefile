@@ -26,6 +26,8 @@ test-all: setup  ## every test, slow suites included
 bench: setup  ## run the benchmarks (prints ratio tables)
 	$(PY) benchmarks/bench_store.py
 	$(PY) benchmarks/bench_generate.py
+	$(PY) benchmarks/bench_neighbors.py
+	$(PY) benchmarks/bench_embed.py
 
 lint: setup
 	$(VENV)/bin/ruff check curator generators app reports tests benchmarks
@@ -48,10 +50,12 @@ $(SYS_STAMP):
 	fi
 	@mkdir -p $(VENV) && touch $@
 
+# torch is pinned in the same pip command as the `cnn` extra so its CPU build is taken
+# (any other torch spec can pull a multi-GB CUDA build).
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[dev,cnn]" "torch==2.13.0"
 	@touch $@
 
 clean:  ## remove the virtualenv and demo outputs

@@ -473,6 +473,7 @@ def register(app: typer.Typer) -> None:
     app.command("neighbors")(neighbors)
     app.add_typer(select_app, name="select")
     app.add_typer(subsets_app, name="subsets")
+    app.add_typer(models_app, name="models")
 
 
 # -- demo -------------------------------------------------------------------------------------
@@ -569,3 +570,28 @@ def demo_analysis(ws: Workspace, *, with_cnn: bool = True) -> None:
                   f"{': a coverage gap to render' if available < len(sel) else ''}); median "
                   f"yaw {picked.pose_yaw_deg.median():.0f} deg, median "
                   f"{picked.color_temp_k.median():.0f} K", highlight=False)
+
+
+models_app = typer.Typer(help="Pretrained models the `cnn` embedder runs (exported once to ONNX "
+                              "from installed packages, cached; nothing is downloaded).",
+                         no_args_is_help=True)
+
+
+@models_app.command("export")
+def models_export(
+    model: Annotated[str, typer.Option(help="Model name.")] = "efficientnet_lite0",
+    image_size: Annotated[int, typer.Option(min=32, max=1024, help="Input side in pixels.")
+                          ] = 224,
+    force: Annotated[bool, typer.Option("--force", help="Export again even if cached.")
+                     ] = False,
+) -> None:
+    """Export the cnn embedder's model to ONNX now (first use does it otherwise).
+
+    The file lands in $CURATOR_CACHE_DIR (else ~/.cache/curator)/models/; copy it to a
+    machine without torch and only the `embed` extra is needed there.
+    """
+    with _errors_as_messages():
+        from curator.embed.cnn import export_model_cli
+
+        console.print(export_model_cli(model=model, image_size=image_size, force=force),
+                      highlight=False)
