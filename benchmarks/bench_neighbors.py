@@ -32,6 +32,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import sklearn
+from memory import status_kb  # benchmarks/memory.py (scripts run from benchmarks/)
 from sklearn.neighbors import NearestNeighbors
 from threadpoolctl import threadpool_info
 
@@ -134,14 +135,6 @@ LABELS = {"ours": "curator Flat", "sklearn": "sklearn brute", "numpy": "numpy ch
 
 
 # -- one measurement per fresh process -------------------------------------------------------
-def _status_kb(key: str) -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(key + ":"):
-                return float(line.split()[1])
-    raise RuntimeError(f"{key} not in /proc/self/status")
-
-
 def _reset_peak() -> bool:
     """Reset VmHWM to the current RSS (Linux >= 4.0), so data generation is not the peak."""
     try:
@@ -163,10 +156,10 @@ def _prepare(methods: list[str], dataset: str, n: int, n_queries: int, dim: int,
     for method in methods:
         METHODS[method](tiny_x, k).kneighbors(tiny_q)
     del tiny_x, tiny_q
-    marks = {"rss_base_kb": _status_kb("VmRSS")}
+    marks = {"rss_base_kb": status_kb("VmRSS")}
     base, queries = DATASETS[dataset](n, n_queries, dim)
     marks["peak_reset"] = _reset_peak()
-    marks["rss_data_kb"] = _status_kb("VmRSS")
+    marks["rss_data_kb"] = status_kb("VmRSS")
     return base, queries, marks
 
 
@@ -196,7 +189,7 @@ def measure_exact(method: str, n: int, n_queries: int, dim: int, k: int,
     """One timed fit + kneighbors of an exact method on random data, and its peak RSS."""
     base, queries, marks = _prepare([method], "random", n, n_queries, dim, k)
     (dist, ind), wall, cores = _timed(lambda: METHODS[method](base, k).kneighbors(queries))
-    peak_kb = _status_kb("VmHWM")
+    peak_kb = status_kb("VmHWM")
     rows = check_rows[check_rows < n_queries]
     return {"time_s": wall, "cores": cores, "check_ind": ind[rows],
             "check_dist": np.asarray(dist, np.float64)[rows],
@@ -212,7 +205,7 @@ def measure_approx(method: str, n: int, n_queries: int, dim: int, k: int, repeat
     base, queries, marks = _prepare([method, "ours"], "clustered", n, n_queries, dim, k)
     model, build_s, _ = _timed(lambda: METHODS[method](base, k))
     query_s = [_timed(lambda: model.kneighbors(queries))[1]]
-    peak_kb = _status_kb("VmHWM")
+    peak_kb = status_kb("VmHWM")
     flat = METHODS["ours"](base, k)
     exact_s = []
     for _ in range(repeat):

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from memory import status_kb  # benchmarks/memory.py (scripts run from benchmarks/)
 
 import curator
 from curator.images import encode_png
@@ -93,20 +94,12 @@ def _peak_memory(target, *args) -> tuple[float, float]:
     return value
 
 
-def _status_kb(key: str) -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(key + ":"):
-                return float(line.split()[1])
-    raise RuntimeError(f"{key} not in /proc/self/status")
-
-
 def _measure(queue, target, args) -> None:
     # VmHWM (peak RSS) belongs to this process image; ru_maxrss would carry the parent's
     # peak across fork+exec and hide the number we want.
-    resident_kb = _status_kb("VmRSS")
+    resident_kb = status_kb("VmRSS")
     target(*args)
-    peak_kb = _status_kb("VmHWM")
+    peak_kb = status_kb("VmHWM")
     queue.put(((peak_kb - resident_kb) / 1024.0, pa.default_memory_pool().max_memory() / 1e6))
 
 
