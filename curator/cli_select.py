@@ -477,7 +477,6 @@ def register(app: typer.Typer) -> None:
 
 
 # -- demo -------------------------------------------------------------------------------------
-DEMO_DIGITS = "generator in ['ingest.digits', 'generators.digits3d']"
 DEMO_OBJECTS = "gen_recipe == 'objects'"
 
 

@@ -192,6 +192,13 @@ class ShardedTable:
             columns=self._check_columns(columns), filter=_to_expression(filters)
         )
 
+    def id_set(self, column: str = "sample_id") -> set[str]:
+        """Every value of ``column`` (an id column), streamed: only that column is read."""
+        ids: set[str] = set()
+        for batch in self.iter_batches(columns=[column], batch_size=262_144):
+            ids.update(batch.column(0).to_pylist())
+        return ids
+
     def count(self, filters: Filters = None) -> int:
         if not self.shards():
             return 0
@@ -311,10 +318,7 @@ class Workspace:
 
     def sample_ids(self) -> set[str]:
         """All sample ids in the workspace (reads only the id column)."""
-        ids: set[str] = set()
-        for batch in self.samples.iter_batches(columns=["sample_id"], batch_size=262_144):
-            ids.update(batch.column(0).to_pylist())
-        return ids
+        return self.samples.id_set()
 
     def attribute_types(self) -> dict[str, pa.DataType]:
         schema = self.samples.schema()

@@ -131,17 +131,14 @@ def as_gray_float(pixels: np.ndarray, mode: str) -> np.ndarray:
 
 
 def check_vectors(vectors: np.ndarray, *, where: str) -> np.ndarray:
-    """Validate vectors as a finite 2-D float32 array; names the first bad row."""
-    arr = np.asarray(vectors)
-    if arr.ndim != 2:
-        raise EmbeddingError(f"{where}: expected a 2-D array of vectors, got shape {arr.shape}")
-    if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
-        raise EmbeddingError(f"{where}: vectors must be real numbers, got dtype {arr.dtype}")
-    arr = np.ascontiguousarray(arr, dtype=np.float32)
-    finite = np.isfinite(arr)
-    if not finite.all():
-        row = int(np.flatnonzero(~finite.all(axis=1))[0])
-        raise EmbeddingError(
-            f"{where}: row {row} has NaN or infinite values (or values too large for "
-            "float32); fix or drop those samples before embedding")
-    return arr
+    """Validate vectors as a finite 2-D float32 array; names the first bad row.
+
+    The same check the neighbour engine applies (:func:`curator.neighbors.as_float32`),
+    reported as an :class:`EmbeddingError`.
+    """
+    from curator.neighbors import NeighborsError, as_float32
+
+    try:
+        return as_float32(vectors, what=where)
+    except NeighborsError as exc:
+        raise EmbeddingError(str(exc)) from None

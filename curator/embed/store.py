@@ -158,10 +158,8 @@ class EmbeddingStore:
         atomic_write_bytes(self.directory / META_FILE, info.to_json().encode())
 
     def done_ids(self) -> set[str]:
-        ids: set[str] = set()
-        for batch in self.vectors.iter_batches(columns=["sample_id"], batch_size=262_144):
-            ids.update(batch.column(0).to_pylist())
-        return ids
+        """Ids of the samples that already have a vector."""
+        return self.vectors.id_set()
 
     def remove(self) -> None:
         """Delete this embedding (moved aside first, so a crash never leaves half a folder)."""
