@@ -8,8 +8,11 @@ SYS_STAMP := $(VENV)/.sysdeps
 DEMO_WS ?= data/demo-workspace
 # Mesa's EGL + software GL for offscreen rendering (pyrender via PYOPENGL_PLATFORM=egl).
 APT_PACKAGES := libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 libglx-mesa0
+# Headless Chromium for the tests that open the HTML report (and, later, the app) in a browser.
+APT_TEST_PACKAGES := chromium
+BROWSER_STAMP := $(VENV)/.browser
 
-.PHONY: demo test test-all bench setup sysdeps lint clean help
+.PHONY: demo test test-all bench setup sysdeps browser lint clean help
 
 help:  ## show the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -17,10 +20,10 @@ help:  ## show the targets
 demo: setup  ## set up, then run the main job on the built-in demo data
 	$(VENV)/bin/curator demo --workspace $(DEMO_WS)
 
-test: setup  ## set up, then run the test suite (slow suites excluded)
+test: setup browser  ## set up, then run the test suite (slow suites excluded)
 	$(PY) -m pytest -m "not slow"
 
-test-all: setup  ## every test, slow suites included
+test-all: setup browser  ## every test, slow suites included
 	$(PY) -m pytest
 
 bench: setup  ## run the benchmarks (prints ratio tables)
@@ -28,6 +31,8 @@ bench: setup  ## run the benchmarks (prints ratio tables)
 	$(PY) benchmarks/bench_generate.py
 	$(PY) benchmarks/bench_neighbors.py
 	$(PY) benchmarks/bench_embed.py
+	$(PY) benchmarks/bench_gap.py
+	$(PY) benchmarks/bench_report.py
 
 lint: setup
 	$(VENV)/bin/ruff check curator generators app reports tests benchmarks
@@ -35,12 +40,11 @@ lint: setup
 setup: sysdeps $(STAMP)
 
 # System packages: installed with apt when missing (root or sudo), checked quickly otherwise.
-sysdeps: $(SYS_STAMP)
-$(SYS_STAMP):
-	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+define apt_install
+	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  if ! command -v apt-get >/dev/null; then \
-	    echo "warning: no apt-get; install Mesa EGL (libEGL + swrast) by hand: $$missing" >&2; \
+	    echo "warning: no apt-get; install by hand ($(2)): $$missing" >&2; \
 	  else \
 	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	    echo "installing system packages: $$missing"; \
@@ -49,6 +53,15 @@ $(SYS_STAMP):
 	  fi; \
 	fi
 	@mkdir -p $(VENV) && touch $@
+endef
+
+sysdeps: $(SYS_STAMP)
+$(SYS_STAMP):
+	$(call apt_install,$(APT_PACKAGES),Mesa EGL: libEGL + swrast)
+
+browser: $(BROWSER_STAMP)
+$(BROWSER_STAMP):
+	$(call apt_install,$(APT_TEST_PACKAGES),headless Chromium for the browser tests)
 
 # torch is pinned in the same pip command as the `cnn` extra so its CPU build is taken
 # (any other torch spec can pull a multi-GB CUDA build).

@@ -32,7 +32,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import sklearn
-from memory import status_kb  # benchmarks/memory.py (scripts run from benchmarks/)
+from memory import reset_peak, status_kb  # benchmarks/memory.py (scripts run from benchmarks/)
 from sklearn.neighbors import NearestNeighbors
 from threadpoolctl import threadpool_info
 
@@ -135,16 +135,6 @@ LABELS = {"ours": "curator Flat", "sklearn": "sklearn brute", "numpy": "numpy ch
 
 
 # -- one measurement per fresh process -------------------------------------------------------
-def _reset_peak() -> bool:
-    """Reset VmHWM to the current RSS (Linux >= 4.0), so data generation is not the peak."""
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-        return True
-    except OSError:
-        return False
-
-
 def _prepare(methods: list[str], dataset: str, n: int, n_queries: int, dim: int, k: int
              ) -> tuple[np.ndarray, np.ndarray, dict]:
     """Warm up ``methods``, make the data, reset the peak mark; return data and RSS marks.
@@ -158,7 +148,7 @@ def _prepare(methods: list[str], dataset: str, n: int, n_queries: int, dim: int,
     del tiny_x, tiny_q
     marks = {"rss_base_kb": status_kb("VmRSS")}
     base, queries = DATASETS[dataset](n, n_queries, dim)
-    marks["peak_reset"] = _reset_peak()
+    marks["peak_reset"] = reset_peak()
     marks["rss_data_kb"] = status_kb("VmRSS")
     return base, queries, marks
 

@@ -16,6 +16,8 @@ from rich.table import Table
 
 from curator import __version__
 from curator.cli_common import WorkspaceOpt, _errors_as_messages, _progress, console, err_console
+from curator.cli_report import demo_report
+from curator.cli_report import register as register_report_command
 from curator.cli_select import demo_analysis
 from curator.cli_select import register as register_analysis_commands
 from curator.errors import CuratorError
@@ -509,6 +511,52 @@ def augment(
         console.print(str(summary), highlight=False)
 
 
+@app.command()
+def fill(
+    requests: Annotated[Path, typer.Argument(
+        help="Generation requests JSON, as written by `curator report` "
+             "(report.requests.json) or by hand.")],
+    workspace: WorkspaceOpt = Path("."),
+    recipe: Annotated[str | None, typer.Option(
+        "--recipe", help="Recipe for requests that name none (or to override theirs).")] = None,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Run seed for every request.")] = 0,
+    scale: Annotated[float, typer.Option("--scale", min=0.0, help="Multiply every request's "
+                                         "count (0.5 renders half).")] = 1.0,
+    workers: Annotated[int | None, typer.Option("--workers", min=1,
+                                                help="Render processes.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; render nothing."
+                                          )] = False,
+) -> None:
+    """Render what a report asked for: one narrowed recipe run per generation request.
+
+    Each request ("40 x label 3, pose_yaw_deg 30..60") becomes the recipe with those ranges
+    and that label; re-running skips what is already rendered.
+    """
+    import math
+
+    from curator.requests import parse_requests
+
+    with _errors_as_messages():
+        from generators.requests import request_recipe
+        from generators.run import generate as run_generate
+
+        if not requests.is_file():
+            raise CuratorError(f"requests file {requests} does not exist")
+        items = parse_requests(requests.read_text(encoding="utf-8"), str(requests))
+        ws = None if dry_run else open_workspace(workspace)
+        for i, item in enumerate(items):
+            spec, skipped = request_recipe(item, recipe)
+            n = max(1, math.ceil(item.n * scale))
+            note = f" (not a generator knob, left free: {', '.join(skipped)})" if skipped else ""
+            console.print(f"request {i + 1}/{len(items)}: {item.describe()} -> recipe "
+                          f"{spec.name}, n {n}{note}", highlight=False)
+            if ws is None:
+                continue
+            with _progress(f"fill {i + 1}/{len(items)}") as progress:
+                _print_generate(run_generate(ws, spec, n, seed=seed, workers=workers,
+                                             progress=progress))
+
+
 def _print_generate(summary) -> None:
     console.print(
         f"generate {summary.recipe} (config {summary.config_hash}, seed {summary.seed}, "
@@ -571,6 +619,7 @@ def demo(workspace: Annotated[Path, typer.Option(
         console.print(f"contact sheets (image, instance, class, matte, depth, normals): "
                       f"{previews}/digits3d.png, {previews}/objects.png", highlight=False)
         demo_analysis(ws)
+        demo_report(ws)
         console.rule("[bold]workspace")
         _print_info(ws)
         console.print(
@@ -580,12 +629,14 @@ def demo(workspace: Annotated[Path, typer.Option(
             "python:   import curator; curator.open_workspace("
             f"'{ws.root}').to_pandas(columns=['sample_id', 'source', 'label', "
             "'light_azimuth_deg', 'gen_ablated'])\n"
-            f"select:   curator subsets list -w {ws.root}; curator select --help",
+            f"select:   curator subsets list -w {ws.root}; curator select --help\n"
+            f"report:   {ws.root / 'reports' / 'report.html'}; curator report --help",
             highlight=False,
         )
 
 
 register_analysis_commands(app)
+register_report_command(app)
 
 
 def main() -> None:

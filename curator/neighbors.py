@@ -124,6 +124,24 @@ def refine(queries: np.ndarray, base: np.ndarray, ind: np.ndarray
     return np.take_along_axis(dist, order, 1), np.take_along_axis(ind, order, 1)
 
 
+def knn_graph_columns(neighbors: Any, n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``k`` columns of a precomputed self-excluded k-NN graph ``(dist, ind)``
+    (as ``NeighborIndex(k).fit(X).kneighbors()`` returns), checked against ``n`` rows.
+
+    Analyses that all need neighbours of the same vectors take it so the search runs once.
+    """
+    try:
+        dist, ind = (np.asarray(a) for a in neighbors)
+    except (TypeError, ValueError):
+        raise NeighborsError("neighbors must be a (distances, indices) pair of (n, k) arrays"
+                             ) from None
+    if dist.shape != ind.shape or dist.ndim != 2 or dist.shape[0] != n or dist.shape[1] < k:
+        raise NeighborsError(f"neighbors must be two ({n}, >= {k}) arrays (one row per vector, "
+                             f"at least {k} neighbours), got shapes {dist.shape} and "
+                             f"{ind.shape}")
+    return dist[:, :k], ind[:, :k]
+
+
 def _drop_self(ind: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
     """k neighbours per row without the row's own id (the last one if it is absent)."""
     keep = ind != rows[:, None]

@@ -20,7 +20,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from curator.errors import CuratorError
-from curator.neighbors import NeighborIndex, as_float32
+from curator.neighbors import NeighborIndex, as_float32, knn_graph_columns
 
 #: Splits that evaluate a model; a near-duplicate across one of these and training leaks.
 EVAL_SPLITS = ("test", "val", "valid", "validation", "holdout", "heldout")
@@ -314,6 +314,7 @@ def select_deduplicated(
     k: int = 10,
     eval_splits: Sequence[str] = EVAL_SPLITS,
     index: NeighborIndex | None = None,
+    neighbors: Any = None,
 ) -> Selection:
     """Group near-duplicates and keep one sample per group.
 
@@ -322,7 +323,9 @@ def select_deduplicated(
     embedding); groups are the connected components of that relation. The kept sample of a
     group has the lowest ``priority`` (then the first position). ``tables["groups"]`` lists
     every member of every group; ``tables["leakage"]`` the near-duplicate pairs that cross
-    from training into an evaluation split (``eval_splits``).
+    from training into an evaluation split (``eval_splits``). ``neighbors``, a precomputed
+    self-excluded k-NN graph ``(dist, ind)`` of ``X`` with ``k`` columns, saves the first
+    search (rows whose every neighbour is a duplicate still look further).
     """
     X = as_float32(X, allow_empty=False)
     n = len(X)
@@ -331,8 +334,19 @@ def select_deduplicated(
     if split is not None and len(split) != n:
         raise SelectionError(f"splits: {len(split)} values for {n} vectors")
     prio = np.zeros(n) if priority is None else np.asarray(priority, np.float64)
-    nn = index if index is not None else NeighborIndex(1).fit(X)
-    median = median_nn_distance(X, nn)
+    graph_d = graph_i = None
+    if neighbors is not None and n > 1:  # a precomputed self-excluded k-NN graph
+        graph_d, graph_i = knn_graph_columns(neighbors, n, min(max(1, k), n - 1))
+    nn: NeighborIndex | None = index
+
+    def engine() -> NeighborIndex:  # built only when the given graph is not enough
+        nonlocal nn
+        if nn is None:
+            nn = NeighborIndex(1).fit(X)
+        return nn
+
+    median = float(np.median(graph_d[:, 0])) if graph_d is not None \
+        else median_nn_distance(X, engine())
     if threshold is None:
         threshold = scale * median
     if not math.isfinite(threshold) or threshold < 0:
@@ -340,8 +354,16 @@ def select_deduplicated(
     pairs_a, pairs_b = [], []
     todo = np.arange(n)
     kk = min(max(1, k), n - 1)
+    if graph_d is not None and n > 1:  # first round from the given graph
+        kk = min(graph_d.shape[1], n - 1)
+        within = graph_d[:, :kk] <= threshold
+        r, c = np.nonzero(within)
+        pairs_a.append(todo[r])
+        pairs_b.append(graph_i[r, c])
+        todo = todo[within.sum(axis=1) >= kk] if kk < n - 1 else todo[:0]
+        kk = min(kk * 4, n - 1)
     while len(todo) and kk >= 1:
-        d, ind = nn.kneighbors(X[todo], min(kk + 1, n))
+        d, ind = engine().kneighbors(X[todo], min(kk + 1, n))
         within = (d <= threshold) & (ind != todo[:, None])
         r, c = np.nonzero(within)
         pairs_a.append(todo[r])

@@ -339,3 +339,22 @@ def look() -> _Look:
     """Reading helpers for tests: ``look.rows(ws)``, ``look.rejects(ws)``, ``look.decode``,
     ``look.mode_of``."""
     return _Look()
+
+
+@pytest.fixture(scope="session")
+def report_ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    """A small real + synthetic workspace for the report: 300 real digits, 300 rendered
+    3D digits, a 60-sample lighting ablation, 12 object scenes, and a pixels embedding."""
+    from curator.embed import PixelEmbedder, embed_workspace
+    from curator.ingest import ingest, read_digits
+    from generators.recipe import load_recipe
+    from generators.run import generate
+
+    ws = init_workspace(tmp_path_factory.mktemp("report") / "ws")
+    ingest(ws, read_digits(300))
+    digits = load_recipe("digits3d")
+    generate(ws, digits, 300, seed=0, workers=1)
+    generate(ws, digits.ablate("lighting"), 60, seed=0, workers=1)
+    generate(ws, load_recipe("objects", {"size": 32}), 12, seed=0, workers=1)
+    embed_workspace(ws, PixelEmbedder(size=8, n_components=16), name="pixels")
+    return ws

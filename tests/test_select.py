@@ -8,6 +8,7 @@ import pytest
 
 from curator import init_workspace
 from curator.ingest import ingest, read_digits
+from curator.neighbors import NeighborIndex
 from curator.select import (
     SelectionError,
     parse_target,
@@ -167,6 +168,24 @@ def test_large_duplicate_groups_are_found_whole():
     X = np.r_[np.zeros((40, 3)), np.ones((5, 3)) * 10].astype(np.float32)
     sel = select_deduplicated(X, k=4, threshold=0.5)
     assert sel.stats["groups"] == 2 and len(sel) == 2
+    # The same from a precomputed 4-NN graph: rows whose 4 neighbours are all duplicates
+    # still look further.
+    graph = NeighborIndex(4).fit(X).kneighbors()
+    given = select_deduplicated(X, k=4, threshold=0.5, neighbors=graph)
+    assert given.stats == sel.stats and given.ids == sel.ids
+
+
+def test_a_precomputed_graph_gives_the_same_selection():
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((200, 6)).astype(np.float32)
+    X = np.r_[X, X[:30] + np.float32(1e-3)]
+    splits = ["train"] * 200 + ["test"] * 30
+    own = select_deduplicated(X, splits=splits)
+    given = select_deduplicated(X, splits=splits, neighbors=NeighborIndex(10).fit(X).kneighbors())
+    assert given.ids == own.ids and given.stats == own.stats
+    pd.testing.assert_frame_equal(given.tables["leakage"], own.tables["leakage"])
+    with pytest.raises(ValueError, match=r"\(230, >= 10\)"):
+        select_deduplicated(X, neighbors=NeighborIndex(3).fit(X).kneighbors())
 
 
 # -- mixing -----------------------------------------------------------------------------------

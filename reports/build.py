@@ -1,0 +1,467 @@
+"""Build the workspace report: load once, run every analysis, gather sections and requests.
+
+This is the I/O edge of the report: it reads the workspace and an embedding, then calls the
+pure analyses in ``curator`` (balance, bias, label quality, gap, coverage, de-duplication).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from curator.embed import list_embeddings, load_embedding
+from curator.errors import CuratorError
+from curator.hashing import config_hash
+from curator.neighbors import NeighborIndex
+from curator.requests import GenerationRequest, requests_frame
+from curator.results import AnalysisResult, Finding
+from curator.select import Selection, parse_target
+from curator.stats import attribute_columns
+from curator.store import Workspace
+from reports.document import ReportDocument, Section
+
+#: Section keys in report order (``--sections`` takes a subset).
+SECTIONS = ("balance", "bias", "label_quality", "gap", "coverage", "duplicates", "ablation")
+
+#: Neighbours per sample in the one k-NN graph the balance, label-quality and duplicates
+#: sections share (searched once over the embedding).
+SHARED_K = 10
+
+#: Rows of a "synthetic" set that are the main recipe, not an ablation variant.
+_NOT_ABLATED = ("none", "", None)
+
+
+@dataclass
+class ReportConfig:
+    """Everything that changes the report's numbers (hashed into its metadata)."""
+
+    embedding: str | None = None  # None: "pixels" if present, else the first embedding
+    label: str = "label"
+    sections: tuple[str, ...] = SECTIONS
+    targets: tuple[str, ...] = ()  # attribute boxes to check, "pose_yaw_deg=30..60,..."
+    target_count: int = 20  # samples wanted inside each target box
+    n_boot: int = 100
+    n_permutations: int = 200
+    k: int = 5
+    max_samples: int = 20_000
+    random_state: int = 0
+
+    def __post_init__(self) -> None:
+        unknown = [s for s in self.sections if s not in SECTIONS]
+        if unknown:
+            raise CuratorError(f"unknown report section(s) {unknown}; choose from "
+                               f"{', '.join(SECTIONS)}")
+        for name in ("n_boot", "n_permutations", "k", "max_samples", "target_count"):
+            if int(getattr(self, name)) < 1:
+                raise CuratorError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+
+    @property
+    def config_hash(self) -> str:
+        return config_hash(asdict(self))
+
+
+@dataclass
+class ReportData:
+    """The workspace's rows (no pixel columns) and one embedding aligned with ``embedded``."""
+
+    frame: pd.DataFrame
+    embedding: str | None = None
+    embedded: pd.DataFrame | None = None  # rows of ``frame`` that have a vector, in order
+    vectors: np.ndarray | None = None
+    fingerprint: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+    _knn: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+
+    @property
+    def shared_k(self) -> int:
+        """Neighbours in the shared graph: :data:`SHARED_K`, fewer for tiny embeddings."""
+        return max(1, min(SHARED_K, len(self.vectors) - 1))
+
+    def self_knn(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The exact self-excluded k-NN graph of ``vectors``, searched once and shared by
+        the sections that need it (balance, label quality, duplicates)."""
+        if self._knn is None or self._knn[0].shape[1] < k:
+            self._knn = NeighborIndex(k).fit(self.vectors).kneighbors()
+        return self._knn[0][:, :k], self._knn[1][:, :k]
+
+
+def _flat_columns(ws: Workspace) -> list[str]:
+    import pyarrow as pa
+
+    return [f.name for f in ws.samples.schema()
+            if not (pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)
+                    or pa.types.is_list(f.type) or pa.types.is_struct(f.type))]
+
+
+def load_report_data(ws: Workspace, embedding: str | None = None) -> ReportData:
+    """Rows and (optionally) vectors of ``ws``. ``embedding=None`` picks ``pixels`` when it
+    exists, else the first embedding, else none (embedding-based sections are skipped)."""
+    frame = ws.to_pandas(_flat_columns(ws))
+    if frame.empty:
+        raise CuratorError(f"workspace {ws.root} has no samples; ingest or generate some first")
+    names = list_embeddings(ws)
+    if embedding is None:
+        embedding = "pixels" if "pixels" in names else (names[0] if names else None)
+    elif embedding not in names:
+        raise CuratorError(f"no embedding {embedding!r} in {ws.root}; available: "
+                           f"{', '.join(names) or 'none (run `curator embed` first)'}")
+    if embedding is None:
+        return ReportData(frame)
+    emb = load_embedding(ws, embedding)
+    pos = pd.Series(np.arange(len(frame)), index=frame["sample_id"].to_numpy())
+    rows = pos.reindex(emb.ids).to_numpy()
+    keep = ~np.isnan(rows)
+    embedded = frame.iloc[rows[keep].astype(np.int64)].reset_index(drop=True)
+    return ReportData(frame, embedding, embedded, emb.vectors[keep], emb.fingerprint)
+
+
+def selection_result(sel: Selection, title: str) -> AnalysisResult:
+    """A selection (de-duplication, coverage) as a report result."""
+    tables = dict(sel.tables)
+    if sel.summary is not None:
+        tables = {"summary": sel.summary, **tables}
+    return AnalysisResult(title=title, summary={"selected": len(sel), **sel.stats},
+                          tables=tables, params=dict(sel.params))
+
+
+# -- sections -------------------------------------------------------------------------------
+def _is_real(frame: pd.DataFrame) -> np.ndarray:
+    return (frame["source"] == "real").to_numpy()
+
+
+def _is_main_synthetic(frame: pd.DataFrame) -> np.ndarray:
+    syn = (frame["source"] == "synthetic").to_numpy()
+    if "gen_ablated" in frame:
+        ablated = frame["gen_ablated"]
+        syn = syn & (ablated.isin(_NOT_ABLATED) | ablated.isna()).to_numpy()
+    return syn
+
+
+def _shared_labels(frame: pd.DataFrame, label: str, a: np.ndarray, b: np.ndarray
+                   ) -> np.ndarray:
+    """Rows whose label occurs on both sides (real digits vs synthetic digits, not chairs)."""
+    shared = set(frame.loc[a, label].dropna()) & set(frame.loc[b, label].dropna())
+    return frame[label].isin(shared).to_numpy()
+
+
+def _recipe_of(frame: pd.DataFrame, mask: np.ndarray) -> str | None:
+    if "gen_recipe" not in frame or not mask.any():
+        return None
+    counts = frame.loc[mask, "gen_recipe"].dropna().value_counts()
+    return str(counts.index[0]) if len(counts) else None
+
+
+def _balance(data: ReportData, cfg: ReportConfig) -> Section:
+    from curator.balance import balance_report
+
+    whole = data.vectors is not None and len(data.embedded) == len(data.frame)
+    frame = data.embedded if whole else data.frame
+    overall = balance_report(frame, label=cfg.label, attributes=[],
+                             k=data.shared_k if whole else SHARED_K,
+                             vectors=data.vectors if whole else None,
+                             neighbors=data.self_knn(data.shared_k) if whole else None,
+                             random_state=cfg.random_state)
+    overall.title = "Balance: all samples"
+    results = [overall]
+    # Attributes per group: a yaw range means one thing in one recipe and another elsewhere,
+    # and mixing recipes would report their difference as a bias.
+    for name, group in _recipe_groups(data.frame):
+        if any(attribute_columns(group, exclude=(cfg.label,))):
+            result = balance_report(group, label=cfg.label, random_state=cfg.random_state)
+            result.title = f"Attribute balance: {name}"
+            results.append(result)
+    return Section("Balance", "Counts and shares per label, source and split; minority "
+                   "classes and sparse regions of the embedding; then, for real data and per "
+                   "recipe, attribute bins, one-sided attributes and empty attribute regions.",
+                   results)
+
+
+def _recipe_groups(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """Real rows, then rendered rows per recipe (an attribute means different things in
+    different recipes, and real data has its own biases)."""
+    groups = []
+    real = frame[frame["source"] == "real"]
+    if len(real):
+        groups.append(("real", real))
+    # Augmented and oversampled rows carry their parents' generator attributes: counting the
+    # copies as samples would make every chance hole or association look significant.
+    rest = frame[frame["source"] == "synthetic"]
+    if "gen_recipe" in rest and rest["gen_recipe"].notna().any():
+        groups += [(f"recipe {name}", g) for name, g in rest.groupby("gen_recipe", sort=True)]
+    elif len(rest):
+        groups.append(("synthetic", rest))
+    return groups
+
+
+def _bias(data: ReportData, cfg: ReportConfig, requests: list[GenerationRequest]) -> Section:
+    from curator.bias import association_report, decorrelate
+
+    results: list[AnalysisResult] = []
+    for name, group in _recipe_groups(data.frame):
+        if group[cfg.label].nunique() < 2 or not any(attribute_columns(group)):
+            continue
+        assoc = association_report(group, label=cfg.label, n_permutations=cfg.n_permutations,
+                                   random_state=cfg.random_state)
+        assoc.title = f"{assoc.title}: {name}"
+        results.append(assoc)
+        flagged = [f.subject for f in assoc.findings if f.kind == "confounder"][:2]
+        for attribute in flagged:
+            fix = decorrelate(group, attribute, label=cfg.label, method="weights",
+                              random_state=cfg.random_state,
+                              recipe=name.removeprefix("recipe ") if name.startswith(
+                                  "recipe ") else None)
+            fix.title = f"{fix.title} ({name})"
+            results.append(fix)
+            requests.extend(fix.requests)
+    return Section("Bias and confounders", "How strongly each generator attribute predicts "
+                   "the label, per recipe (Cramér's V, mutual information, permutation "
+                   "p-value), for real data and per recipe; flagged confounders get reweighing "
+                   "and the generation requests that would make them independent of the "
+                   "label.", results,
+                   skipped=None if results else "no recipe group with two or more labels")
+
+
+def _needs_vectors(data: ReportData) -> str | None:
+    if data.vectors is None:
+        return "no embedding in this workspace (run `curator embed pixels`)"
+    return None
+
+
+def _label_quality(data: ReportData, cfg: ReportConfig) -> Section:
+    from curator.label_quality import label_quality_report
+
+    title = "Label quality"
+    intro = ("Likely mislabelled samples (confident learning on out-of-fold probabilities, "
+             "and nearest-neighbour label disagreement) with the suggested label; outliers "
+             f"far from every neighbour. Embedding: {data.embedding}.")
+    if (why := _needs_vectors(data)) is not None:
+        return Section(title, intro, skipped=why)
+    frame = data.embedded
+    labelled = frame[cfg.label].notna().to_numpy()
+    if frame.loc[labelled, cfg.label].nunique() < 2:
+        return Section(title, intro, skipped="fewer than two labels")
+    result = label_quality_report(
+        data.vectors[labelled], frame.loc[labelled, cfg.label].astype(str).to_numpy(),
+        frame.loc[labelled, "sample_id"].to_numpy(), k=data.shared_k,
+        random_state=cfg.random_state, frame=frame.loc[labelled, ["source"]].reset_index(
+            drop=True), neighbors=data.self_knn(data.shared_k) if labelled.all() else None)
+    return Section(title, intro, [result])
+
+
+def _real_vs_synthetic(data: ReportData, cfg: ReportConfig
+                       ) -> tuple[np.ndarray, np.ndarray, str | None]:
+    frame = data.embedded
+    real, syn = _is_real(frame), _is_main_synthetic(frame)
+    if not real.any():
+        return real, syn, "no real samples with vectors"
+    if not syn.any():
+        return real, syn, "no synthetic samples with vectors"
+    shared = _shared_labels(frame, cfg.label, real, syn)
+    if not shared.any():
+        return real, syn, "real and synthetic samples share no label"
+    return real & shared, syn & shared, None
+
+
+def _gap(data: ReportData, cfg: ReportConfig) -> Section:
+    from curator.gap import gap_report
+
+    title = "Real vs synthetic gap"
+    intro = ("How far synthetic samples are from real ones, overall and per label, each with "
+             "a bootstrap interval: Fréchet distance, KID, precision/recall/density/coverage, "
+             "a classifier two-sample test, and per-attribute distances. Only labels present "
+             "in both; ablation variants are compared in their own section.")
+    if (why := _needs_vectors(data)) is not None:
+        return Section(title, intro, skipped=why)
+    real, syn, why = _real_vs_synthetic(data, cfg)
+    if why:
+        return Section(title, intro, skipped=why)
+    both = real | syn
+    frame = data.embedded[both].reset_index(drop=True)
+    result = gap_report(data.vectors[both], syn[both], ids=frame["sample_id"].to_numpy(),
+                        labels=frame[cfg.label].astype(str).to_numpy(), frame=frame, k=cfg.k,
+                        n_boot=cfg.n_boot, max_samples=cfg.max_samples,
+                        random_state=cfg.random_state)
+    return Section(title, intro, [result])
+
+
+def target_coverage(frame: pd.DataFrame, targets: Sequence[str], *, wanted: int,
+                    recipe: str | None) -> tuple[AnalysisResult, list[GenerationRequest]]:
+    """How many samples fall inside each attribute box; a request for any shortfall."""
+    rows, requests, findings = [], [], []
+    for text in targets:
+        spec = parse_target(text)
+        target_recipe = spec.pop("gen_recipe", recipe)  # "gen_recipe=objects" picks the recipe
+        if target_recipe is not None:
+            inside_recipe = (frame["gen_recipe"] == target_recipe).to_numpy() \
+                if "gen_recipe" in frame else np.zeros(len(frame), bool)
+        else:
+            inside_recipe = np.ones(len(frame), bool)
+        inside = np.ones(len(frame), bool)
+        for col, value in spec.items():
+            if col not in frame:
+                raise CuratorError(f"target {text!r}: no column {col!r} in the workspace")
+            v = frame[col]
+            inside &= (v.between(*value) if isinstance(value, tuple) else v == value).to_numpy()
+        inside &= inside_recipe
+        n_in = int(inside.sum())
+        rows.append({"target": text, "samples_inside": n_in, "wanted": wanted,
+                     "missing": max(0, wanted - n_in)})
+        if n_in < wanted:
+            ranges = {c: v for c, v in spec.items() if isinstance(v, tuple)}
+            values = {c: [str(v)] for c, v in spec.items() if not isinstance(v, tuple)}
+            req = GenerationRequest(wanted - n_in, None, ranges, values, target_recipe,
+                                    f"target {text}: {n_in} of {wanted} wanted samples inside")
+            requests.append(req)
+            findings.append(Finding("target_gap", text, f"{n_in} sample(s) inside {text} "
+                                    f"(wanted {wanted}): request {req.describe()}",
+                                    "alert" if n_in == 0 else "warning",
+                                    {"inside": n_in, "wanted": wanted}))
+    tables = {"targets": pd.DataFrame(rows)}
+    if requests:
+        tables["generation_requests"] = requests_frame(requests)
+    return AnalysisResult("Target shots", {"targets": len(targets)}, tables, findings,
+                          {"wanted": wanted, "recipe": recipe}), requests
+
+
+def _coverage(data: ReportData, cfg: ReportConfig, requests: list[GenerationRequest]) -> Section:
+    from curator.coverage import coverage_gaps
+
+    title = "Coverage gaps"
+    intro = ("Regions of the real distribution with no synthetic neighbour within the typical "
+             "real-to-real radius, and attribute boxes (targets) with too few samples, each "
+             "turned into a generation request `curator fill` can render.")
+    results: list[AnalysisResult] = []
+    skipped = None
+    if (why := _needs_vectors(data)) is None:
+        real, syn, why = _real_vs_synthetic(data, cfg)
+    if why is None:
+        frame = data.embedded
+        result = coverage_gaps(data.vectors[real], data.vectors[syn],
+                               frame[real].reset_index(drop=True), k=cfg.k, label=cfg.label,
+                               recipe=_recipe_of(frame, syn), random_state=cfg.random_state)
+        results.append(result)
+        requests.extend(result.requests)
+    else:
+        skipped = f"real-to-synthetic coverage: {why}"
+    if cfg.targets:
+        result, reqs = target_coverage(data.frame, cfg.targets, wanted=cfg.target_count,
+                                       recipe=None)
+        results.append(result)
+        requests.extend(reqs)
+    return Section(title, intro, results, skipped=skipped)
+
+
+def _duplicates(data: ReportData, cfg: ReportConfig) -> Section:
+    from curator.select import select_deduplicated
+
+    title = "Duplicates and leakage"
+    intro = ("Near-duplicate groups in the embedding (threshold 0.2 x the median "
+             "nearest-neighbour distance) and pairs that leak from training into test/val.")
+    if (why := _needs_vectors(data)) is not None:
+        return Section(title, intro, skipped=why)
+    frame = data.embedded
+    priority = np.where(frame["split"].isin(("test", "val")), 0, 1) + np.where(
+        frame["source"] == "real", 0, 2)
+    sel = select_deduplicated(data.vectors, ids=frame["sample_id"].to_numpy(),
+                              splits=frame["split"].to_numpy(), priority=priority,
+                              k=data.shared_k, neighbors=data.self_knn(data.shared_k))
+    result = selection_result(sel, "Near-duplicates")
+    leaks = sel.tables.get("leakage")
+    if leaks is not None and len(leaks):
+        result.findings.append(Finding("leakage", "train→eval", f"{len(leaks)} near-duplicate "
+                                       "pair(s) cross from training into an evaluation split",
+                                       "alert", {"pairs": len(leaks)}))
+    removed = int(sel.stats.get("removed", 0))
+    if removed:
+        result.findings.append(Finding("duplicates", "embedding", f"{removed} sample(s) are "
+                                       f"near-duplicates of a kept one "
+                                       f"({sel.stats.get('groups', 0)} groups)", "info",
+                                       {"removed": removed}))
+    return Section(title, intro, [result])
+
+
+def _ablation(data: ReportData, cfg: ReportConfig, experiments: Path | None) -> Section:
+    from curator.gap import ablation_gaps
+
+    title = "Ablations and experiments"
+    intro = ("Each ablation variant (one randomizer held at its default) against real data: "
+             "the randomizer whose removal widens the gap most matters most.")
+    results: list[AnalysisResult] = []
+    skipped = None
+    if (why := _needs_vectors(data)) is None:
+        frame = data.embedded
+        real = _is_real(frame)
+        syn = (frame["source"] == "synthetic").to_numpy()
+        if "gen_ablated" not in frame or not real.any() or not syn.any() \
+                or frame.loc[syn, "gen_ablated"].nunique() < 2:
+            why = "no ablation series (generate with --ablate NAME for each randomizer)"
+        else:
+            shared = _shared_labels(frame, cfg.label, real, syn)
+            real, syn = real & shared, syn & shared
+            both = real | syn
+            results.append(ablation_gaps(
+                data.vectors[both], syn[both],
+                frame.loc[both, "gen_ablated"].fillna("none").astype(str).to_numpy(),
+                n_boot=cfg.n_boot, max_samples=cfg.max_samples, random_state=cfg.random_state))
+    if why:
+        skipped = why
+    if not (experiments is not None and experiments.is_dir() and any(experiments.iterdir())):
+        note = "No ratio experiments in this workspace yet."
+        if results:
+            results[-1].notes.append(note)
+        else:
+            skipped = f"{skipped}. {note}" if skipped else note
+    return Section(title, intro, results, skipped=skipped)
+
+
+def build_report(ws: Workspace, config: ReportConfig | None = None, *,
+                 progress: Callable[[int, int], None] | None = None) -> ReportDocument:
+    """Run every configured section over ``ws`` and assemble the document.
+
+    A section that cannot run on this workspace (no embedding, no real data) says why
+    instead of failing the report; bad parameters raise :class:`CuratorError`.
+    """
+    cfg = config or ReportConfig()
+    data = load_report_data(ws, cfg.embedding)
+    return assemble_report(data, cfg, name=ws.root.name, experiments=ws.root / "experiments",
+                           progress=progress)
+
+
+def assemble_report(data: ReportData, cfg: ReportConfig, *, name: str = "data",
+                    experiments: Path | None = None,
+                    progress: Callable[[int, int], None] | None = None,
+                    timings: dict[str, float] | None = None) -> ReportDocument:
+    """The report over already loaded rows and vectors (``timings`` collects seconds per
+    section when given: the benchmark's hook)."""
+    requests: list[GenerationRequest] = []
+    builders: dict[str, Callable[[], Section]] = {
+        "balance": lambda: _balance(data, cfg),
+        "bias": lambda: _bias(data, cfg, requests),
+        "label_quality": lambda: _label_quality(data, cfg),
+        "gap": lambda: _gap(data, cfg),
+        "coverage": lambda: _coverage(data, cfg, requests),
+        "duplicates": lambda: _duplicates(data, cfg),
+        "ablation": lambda: _ablation(data, cfg, experiments),
+    }
+    sections = []
+    todo = [s for s in SECTIONS if s in cfg.sections]
+    for i, key in enumerate(todo):
+        if progress:
+            progress(i, len(todo))
+        start = time.perf_counter()
+        sections.append(builders[key]())
+        if timings is not None:
+            timings[key] = time.perf_counter() - start
+    if progress:
+        progress(len(todo), len(todo))
+    meta = {"workspace": name, "samples": len(data.frame),
+            "embedding": data.embedding or "none",
+            "embedding_fingerprint": data.fingerprint or "-",
+            "random_state": cfg.random_state, "report_config": cfg.config_hash}
+    return ReportDocument(f"Data report: {name}", meta, sections, requests)
