@@ -14,19 +14,10 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import check_random_state
 
-from curator.balance import (
-    MAX_BARS,
-    AttributeLevels,
-    attribute_levels,
-    check_frame,
-    check_param,
-    is_int,
-    label_codes,
-    resolve_attributes,
-)
+from curator.balance import MAX_BARS, AttributeLevels, attribute_levels, resolve_attributes
 from curator.requests import GenerationRequest, requests_frame
 from curator.results import AnalysisResult, Finding, new_figure
-from curator.stats import AnalysisError
+from curator.stats import AnalysisError, check_frame, check_param, is_int, label_codes
 
 METHODS = ("weights", "subset")
 #: Labels and attribute levels drawn in a heatmap (the most frequent ones).

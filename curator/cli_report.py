@@ -59,8 +59,8 @@ def report(
         from reports.build import SECTIONS, ReportConfig, build_report
 
         ws = open_workspace(workspace)
-        html_path, json_path, req_path = output_paths(out or ws.root / "reports" /
-                                                      "report.html")
+        paths = output_paths(out or ws.root / "reports" / "report.html")  # checked up front
+        html_path, json_path, req_path = paths
         chosen = tuple(s.strip() for s in sections.split(",") if s.strip()) if sections \
             else SECTIONS
         cfg = ReportConfig(embedding=embedding, sections=chosen, targets=tuple(target or ()),
@@ -68,14 +68,20 @@ def report(
                            random_state=seed)
         with _progress("report sections") as progress:
             doc = build_report(ws, cfg, progress=progress)
-        html_path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(html_path, doc.to_html().encode("utf-8"))
-        atomic_write_bytes(json_path, doc.to_json().encode("utf-8"))
-        atomic_write_bytes(req_path, doc.requests_json().encode("utf-8"))
+        write_report(doc, paths)
         _print_findings(doc, per_section=8)
         console.print(f"report: {html_path} ({html_path.stat().st_size / 1e3:.0f} kB, "
                       f"{len(doc.sections)} sections); data: {json_path}; "
                       f"{len(doc.requests)} generation request(s): {req_path}", highlight=False)
+
+
+def write_report(doc, paths: tuple[Path, Path, Path]) -> None:
+    """The page, its JSON and its requests, each written atomically (temp file + rename)."""
+    html_path, json_path, req_path = paths
+    html_path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(html_path, doc.to_html().encode("utf-8"))
+    atomic_write_bytes(json_path, doc.to_json().encode("utf-8"))
+    atomic_write_bytes(req_path, doc.requests_json().encode("utf-8"))
 
 
 def _print_findings(doc, per_section: int) -> None:
@@ -107,11 +113,8 @@ def demo_report(ws) -> None:
     console.rule("[bold]8. report: balance, bias, label quality, real vs synthetic gap, coverage")
     with _progress("report sections") as progress:
         doc = build_report(ws, ReportConfig(targets=(DEMO_TARGET,)), progress=progress)
-    html_path, json_path, req_path = output_paths(ws.root / "reports" / "report.html")
-    html_path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(html_path, doc.to_html().encode("utf-8"))
-    atomic_write_bytes(json_path, doc.to_json().encode("utf-8"))
-    atomic_write_bytes(req_path, doc.requests_json().encode("utf-8"))
+    html_path, json_path, req_path = paths = output_paths(ws.root / "reports" / "report.html")
+    write_report(doc, paths)
     _print_findings(doc, per_section=2)
     console.print(f"report: {html_path} (open it in a browser; {json_path.name} beside it)\n"
                   f"{len(doc.requests)} generation request(s) in {req_path.name}: render them "

@@ -19,10 +19,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import resample
 
-from curator.balance import check_param, is_int
 from curator.neighbors import NeighborIndex, NeighborsError, as_float32, knn_graph_columns
 from curator.results import AnalysisResult, Finding, new_figure
-from curator.stats import AnalysisError
+from curator.stats import AnalysisError, check_param, is_int
 
 #: Scale of the median absolute deviation that makes it estimate a normal standard deviation.
 MAD_TO_SD = 1.4826

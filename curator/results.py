@@ -123,6 +123,9 @@ class AnalysisResult:
             for fig in self.figures():
                 parts.append(f"<figure>{figure_svg(fig)}</figure>")
         for name, table in self.tables.items():
+            if table.empty:
+                parts.append(f"<p class='note'>{html.escape(name)}: none</p>")
+                continue
             shown = f", first {max_rows}" if len(table) > max_rows else ""
             parts.append(f"<{sub}>{html.escape(name)} ({len(table):,} rows{shown})</{sub}>"
                          + table.head(max_rows).to_html(escape=True, index=False,

@@ -26,6 +26,42 @@ class AnalysisError(CuratorError, ValueError):
     """An analysis cannot run on this input (no rows, unknown column, bad parameter)."""
 
 
+# -- input checks shared by the report analyses --------------------------------------------
+def check_frame(frame: Any, columns: Sequence[str] = ()) -> None:
+    """Raise :class:`AnalysisError` unless ``frame`` is a non-empty DataFrame with ``columns``."""
+    if not isinstance(frame, pd.DataFrame):
+        raise AnalysisError(f"expected a pandas DataFrame of samples, got "
+                            f"{type(frame).__name__}")
+    if len(frame) == 0:
+        raise AnalysisError("the frame has no rows: nothing to analyse")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        shown = ", ".join(map(str, list(frame.columns)[:40]))
+        more = f" (+{len(frame.columns) - 40} more)" if len(frame.columns) > 40 else ""
+        raise AnalysisError(f"unknown column{'s' if len(missing) > 1 else ''} "
+                            f"{', '.join(map(repr, missing))}; available: {shown}{more}")
+
+
+def check_param(name: str, value: Any, ok: bool, expected: str) -> None:
+    """Raise :class:`AnalysisError` naming ``name`` and its bad ``value`` unless ``ok``."""
+    if not ok:
+        raise AnalysisError(f"{name} must be {expected}, got {value!r}")
+
+
+def is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def label_codes(col: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Integer code per row (``-1`` where the label is missing) and the sorted label names."""
+    codes = np.full(len(col), -1, np.int64)
+    present = col.notna().to_numpy()
+    found, names = pd.factorize(col[present].astype(str), sort=True)
+    codes[present] = found
+    return codes, [str(n) for n in names]
+
+
+
 @dataclass(frozen=True)
 class Interval:
     """A point estimate with a (1 - alpha) bootstrap percentile interval."""

@@ -6,6 +6,7 @@ pure analyses in ``curator`` (balance, bias, label quality, gap, coverage, de-du
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -20,7 +21,7 @@ from curator.errors import CuratorError
 from curator.hashing import config_hash
 from curator.neighbors import NeighborIndex
 from curator.requests import GenerationRequest, requests_frame
-from curator.results import AnalysisResult, Finding
+from curator.results import AnalysisResult, Finding, new_figure
 from curator.select import Selection, parse_target
 from curator.stats import attribute_columns
 from curator.store import Workspace
@@ -183,15 +184,16 @@ def _balance(data: ReportData, cfg: ReportConfig) -> Section:
 
 
 def _recipe_groups(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
-    """Real rows, then rendered rows per recipe (an attribute means different things in
-    different recipes, and real data has its own biases)."""
+    """Real rows, then rendered rows (not ablation variants) per recipe: an attribute means
+    different things in different recipes, and real data has its own biases."""
     groups = []
     real = frame[frame["source"] == "real"]
     if len(real):
         groups.append(("real", real))
     # Augmented and oversampled rows carry their parents' generator attributes: counting the
-    # copies as samples would make every chance hole or association look significant.
-    rest = frame[frame["source"] == "synthetic"]
+    # copies as samples would make every chance hole or association look significant. An
+    # ablation variant holds a randomizer fixed on purpose: a spike, not a bias.
+    rest = frame[_is_main_synthetic(frame)]
     if "gen_recipe" in rest and rest["gen_recipe"].notna().any():
         groups += [(f"recipe {name}", g) for name, g in rest.groupby("gen_recipe", sort=True)]
     elif len(rest):
@@ -372,6 +374,9 @@ def _duplicates(data: ReportData, cfg: ReportConfig) -> Section:
                               splits=frame["split"].to_numpy(), priority=priority,
                               k=data.shared_k, neighbors=data.self_knn(data.shared_k))
     result = selection_result(sel, "Near-duplicates")
+    nearest = data.self_knn(data.shared_k)[0][:, 0]
+    result.plot_fns.append(functools.partial(_plot_nearest, nearest=nearest,
+                                             threshold=float(sel.stats["threshold"])))
     leaks = sel.tables.get("leakage")
     if leaks is not None and len(leaks):
         result.findings.append(Finding("leakage", "train→eval", f"{len(leaks)} near-duplicate "
@@ -384,6 +389,22 @@ def _duplicates(data: ReportData, cfg: ReportConfig) -> Section:
                                        f"({sel.stats.get('groups', 0)} groups)", "info",
                                        {"removed": removed}))
     return Section(title, intro, [result])
+
+
+def _plot_nearest(result: AnalysisResult, *, nearest: np.ndarray, threshold: float) -> Any:
+    """Histogram of nearest-neighbour distances with the duplicate threshold."""
+    fig, ax = new_figure(6.0, 2.6)
+    positive = nearest[nearest > 0]
+    low = max(float(positive.min()) if positive.size else 1e-6, threshold / 100, 1e-9)
+    values = np.clip(nearest, low, None)
+    ax.hist(values, bins=np.geomspace(low, max(float(values.max()), low * 10), 60),
+            color="#4c72b0")
+    ax.axvline(threshold, color="#c44e52", linestyle="--", label=f"threshold {threshold:.3g}")
+    ax.set_xscale("log")
+    ax.set_xlabel("distance to the nearest other sample (zero drawn at the left edge)")
+    ax.set_ylabel("samples")
+    ax.legend(frameon=False)
+    return fig
 
 
 def _ablation(data: ReportData, cfg: ReportConfig, experiments: Path | None) -> Section:

@@ -25,8 +25,8 @@ h3{font-size:16px;margin-top:24px}h4{font-size:14px;margin:18px 0 6px;color:#3b4
 .meta{color:#5b6478;margin:0 0 16px}
 nav.toc{background:#f1f4f8;border:1px solid #dde2ea;padding:10px 18px;margin:16px 0}
 nav.toc ol{margin:4px 0;padding-left:22px}
-table.dataframe{border-collapse:collapse;font-size:12.5px;margin:6px 0 12px;display:block;
-  max-width:100%;overflow-x:auto}
+table.dataframe{border-collapse:collapse;font-size:12.5px;margin:6px 0 12px;
+  display:inline-block;max-width:100%;overflow-x:auto;border:none}
 table.dataframe th,table.dataframe td{border:1px solid #dde2ea;padding:3px 8px;text-align:right}
 table.dataframe th{background:#f1f4f8}
 ul.findings{padding-left:20px}ul.findings li{margin:3px 0}
