@@ -39,6 +39,9 @@ def report(
         "--target", "-t", help="Attribute box that should hold samples, e.g. "
         "'gen_recipe=objects,pose_yaw_deg=30..60,color_temp_k=2500..3500' (repeatable); "
         "a shortfall becomes a generation request.")] = None,
+    by: Annotated[str | None, typer.Option(
+        "--by", help="Extra strata for the real-vs-synthetic gap besides each label, e.g. "
+        "'label,pose_yaw_deg:4' (column:N = N quantile bins).")] = None,
     target_count: Annotated[int, typer.Option(
         "--target-count", min=1, help="Samples wanted inside each --target box.")] = 20,
     n_boot: Annotated[int, typer.Option("--n-boot", min=1, help="Bootstrap resamples for "
@@ -64,8 +67,8 @@ def report(
         chosen = tuple(s.strip() for s in sections.split(",") if s.strip()) if sections \
             else SECTIONS
         cfg = ReportConfig(embedding=embedding, sections=chosen, targets=tuple(target or ()),
-                           target_count=target_count, n_boot=n_boot, max_samples=max_samples,
-                           random_state=seed)
+                           by=by, target_count=target_count, n_boot=n_boot,
+                           max_samples=max_samples, random_state=seed)
         with _progress("report sections") as progress:
             doc = build_report(ws, cfg, progress=progress)
         write_report(doc, paths)

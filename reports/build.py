@@ -25,6 +25,7 @@ from curator.results import AnalysisResult, Finding, new_figure
 from curator.select import Selection, parse_target
 from curator.stats import attribute_columns
 from curator.store import Workspace
+from curator.strata import stratum_keys
 from reports.document import ReportDocument, Section
 
 #: Section keys in report order (``--sections`` takes a subset).
@@ -47,6 +48,7 @@ class ReportConfig:
     sections: tuple[str, ...] = SECTIONS
     targets: tuple[str, ...] = ()  # attribute boxes to check, "pose_yaw_deg=30..60,..."
     target_count: int = 20  # samples wanted inside each target box
+    by: str | None = None  # extra gap strata besides label, e.g. "label,pose_yaw_deg:4"
     n_boot: int = 100
     n_permutations: int = 200
     k: int = 5
@@ -285,8 +287,10 @@ def _gap(data: ReportData, cfg: ReportConfig) -> Section:
         return Section(title, intro, skipped=why)
     both = real | syn
     frame = data.embedded[both].reset_index(drop=True)
+    strata = stratum_keys(frame, cfg.by) if cfg.by else None
     result = gap_report(data.vectors[both], syn[both], ids=frame["sample_id"].to_numpy(),
-                        labels=frame[cfg.label].astype(str).to_numpy(), frame=frame, k=cfg.k,
+                        labels=frame[cfg.label].astype(str).to_numpy(), strata=strata,
+                        frame=frame, k=cfg.k,
                         n_boot=cfg.n_boot, max_samples=cfg.max_samples,
                         random_state=cfg.random_state)
     return Section(title, intro, [result])
@@ -460,6 +464,8 @@ def assemble_report(data: ReportData, cfg: ReportConfig, *, name: str = "data",
                     timings: dict[str, float] | None = None) -> ReportDocument:
     """The report over already loaded rows and vectors (``timings`` collects seconds per
     section when given: the benchmark's hook)."""
+    if cfg.by:  # a misspelt stratum column fails before any section runs
+        stratum_keys(data.frame.head(1), cfg.by)
     requests: list[GenerationRequest] = []
     builders: dict[str, Callable[[], Section]] = {
         "balance": lambda: _balance(data, cfg),

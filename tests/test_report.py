@@ -109,6 +109,12 @@ def test_json_and_requests_beside_the_page(written):
     assert target[0].ranges == {"pose_yaw_deg": (30.0, 60.0), "color_temp_k": (2500.0, 3500.0)}
 
 
+def test_extra_strata_get_their_own_gap_rows(report_ws):
+    doc = build_report(report_ws, ReportConfig(n_boot=10, sections=("gap",), by="split"))
+    gap = doc.section("Real vs synthetic gap").results[0].tables["gap"]
+    assert {"split=train", "split=test"} <= set(gap["stratum"])
+
+
 def test_same_seed_same_bytes(report_ws):
     cfg = ReportConfig(n_boot=10, sections=("balance", "gap", "duplicates"))
     a, b = build_report(report_ws, cfg), build_report(report_ws, cfg)
@@ -153,6 +159,8 @@ def test_bad_input_is_refused_with_a_clear_message(report_ws, tmp_path):
     assert "unknown report section" in err and "colour" in err
     err = _invoke("report", report_ws.root, "--embedding", "nope", code=2).output
     assert "no embedding 'nope'" in err and "pixels" in err
+    err = _invoke("report", report_ws.root, "--by", "label,colour", code=2).output
+    assert "unknown stratum column 'colour'" in err
     empty = init_workspace(tmp_path / "empty")
     assert "has no samples" in _invoke("report", empty.root, code=2).output
     assert not (tmp_path / "r.txt").exists()
