@@ -118,7 +118,7 @@ class AttributeLevels:
 def attribute_levels(col: pd.Series, n_bins: int, numeric: bool | None = None
                      ) -> AttributeLevels:
     """Level codes of ``col``: numbers in ``n_bins`` equal-width bins over their observed
-    range (as :func:`curator.stats.categorize`), anything else by value."""
+    range, anything else by value."""
     if numeric is None:
         numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
     if numeric:

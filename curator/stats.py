@@ -164,14 +164,3 @@ def bin_index(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     bad = ~np.isfinite(v) | (idx < 0) | (idx > len(edges) - 2)
     idx[bad] = -1
     return idx
-
-
-def categorize(col: pd.Series, n_bins: int = 6) -> pd.Series:
-    """A column as category labels: numeric ones in equal-width bins, others as strings;
-    missing values become ``"∅"``. The common ground for label×attribute tables."""
-    if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
-        v = pd.to_numeric(col, errors="coerce").to_numpy(np.float64)
-        edges = equal_width_edges(v, n_bins)
-        labels = np.asarray(bin_labels(edges) + ["∅"], dtype=object)
-        return pd.Series(labels[bin_index(v, edges)], index=col.index, dtype=object)
-    return col.astype(object).where(col.notna(), "∅").astype(str)
