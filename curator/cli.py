@@ -519,7 +519,10 @@ def fill(
     workspace: WorkspaceOpt = Path("."),
     recipe: Annotated[str | None, typer.Option(
         "--recipe", help="Recipe for requests that name none (or to override theirs).")] = None,
-    seed: Annotated[int, typer.Option("--seed", min=0, help="Run seed for every request.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Base run seed: request i "
+                                      "renders with seed + i, so two requests that narrow a "
+                                      "recipe alike both render. Re-running the same file "
+                                      "resumes; a new --seed renders a new batch.")] = 0,
     scale: Annotated[float, typer.Option("--scale", min=0.0, help="Multiply every request's "
                                          "count (0.5 renders half).")] = 1.0,
     workers: Annotated[int | None, typer.Option("--workers", min=1,
@@ -553,7 +556,7 @@ def fill(
             if ws is None:
                 continue
             with _progress(f"fill {i + 1}/{len(items)}") as progress:
-                _print_generate(run_generate(ws, spec, n, seed=seed, workers=workers,
+                _print_generate(run_generate(ws, spec, n, seed=seed + i, workers=workers,
                                              progress=progress))
 
 

@@ -74,8 +74,11 @@ class GenerationRequest:
             raise RequestError(f"{where}: unknown key(s) {sorted(unknown)}; a request has n, "
                                "label, ranges, values, recipe, reason")
         try:
-            ranges = {str(c): (float(r[0]), float(r[1]))
-                      for c, r in (data.get("ranges") or {}).items()}
+            ranges = {}
+            for c, r in (data.get("ranges") or {}).items():
+                if isinstance(r, (str, bytes)) or len(r) != 2:
+                    raise RequestError(f"range of {c!r} must be [lo, hi], got {r!r}")
+                ranges[str(c)] = (float(r[0]), float(r[1]))
             values = {str(c): [str(v) for v in vals]
                       for c, vals in (data.get("values") or {}).items()}
             label = data.get("label")

@@ -94,7 +94,11 @@ class AnalysisResult:
         return None
 
     def figures(self) -> list[Any]:
-        return [fn(self) for fn in self.plot_fns]
+        import matplotlib
+
+        # Labels are user data: "$5" must be drawn as text, never parsed as mathtext.
+        with matplotlib.rc_context({"text.parse_math": False}):
+            return [fn(self) for fn in self.plot_fns]
 
     def to_dict(self, max_rows: int | None = 1000) -> dict[str, Any]:
         """JSON-able: summary, findings, params, notes and tables (``records``, capped)."""

@@ -35,6 +35,9 @@ SECTIONS = ("balance", "bias", "label_quality", "gap", "coverage", "duplicates",
 #: sections share (searched once over the embedding).
 SHARED_K = 10
 
+#: Fewer embedded samples than this and the vector-based sections say so instead of running.
+MIN_EMBEDDED = 12
+
 #: Rows of a "synthetic" set that are the main recipe, not an ablation variant.
 _NOT_ABLATED = ("none", "", None)
 
@@ -163,7 +166,7 @@ def _recipe_of(frame: pd.DataFrame, mask: np.ndarray) -> str | None:
 def _balance(data: ReportData, cfg: ReportConfig) -> Section:
     from curator.balance import balance_report
 
-    whole = data.vectors is not None and len(data.embedded) == len(data.frame)
+    whole = _needs_vectors(data) is None and len(data.embedded) == len(data.frame)
     frame = data.embedded if whole else data.frame
     overall = balance_report(frame, label=cfg.label, attributes=[],
                              k=data.shared_k if whole else SHARED_K,
@@ -196,10 +199,13 @@ def _recipe_groups(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     # copies as samples would make every chance hole or association look significant. An
     # ablation variant holds a randomizer fixed on purpose: a spike, not a bias.
     rest = frame[_is_main_synthetic(frame)]
-    if "gen_recipe" in rest and rest["gen_recipe"].notna().any():
-        groups += [(f"recipe {name}", g) for name, g in rest.groupby("gen_recipe", sort=True)]
-    elif len(rest):
-        groups.append(("synthetic", rest))
+    if "gen_recipe" not in rest:
+        return groups + ([("synthetic", rest)] if len(rest) else [])
+    recipe = rest["gen_recipe"]
+    groups += [(f"recipe {name}", g) for name, g in rest[recipe.notna()].groupby(
+        "gen_recipe", sort=True)]
+    if recipe.isna().any():
+        groups.append(("synthetic without a recipe", rest[recipe.isna()]))
     return groups
 
 
@@ -234,6 +240,9 @@ def _bias(data: ReportData, cfg: ReportConfig, requests: list[GenerationRequest]
 def _needs_vectors(data: ReportData) -> str | None:
     if data.vectors is None:
         return "no embedding in this workspace (run `curator embed pixels`)"
+    if len(data.vectors) < MIN_EMBEDDED:
+        return (f"only {len(data.vectors)} sample(s) in embedding {data.embedding!r}; "
+                f"neighbour-based sections need {MIN_EMBEDDED} or more")
     return None
 
 
@@ -250,11 +259,15 @@ def _label_quality(data: ReportData, cfg: ReportConfig) -> Section:
     labelled = frame[cfg.label].notna().to_numpy()
     if frame.loc[labelled, cfg.label].nunique() < 2:
         return Section(title, intro, skipped="fewer than two labels")
+    if labelled.sum() < MIN_EMBEDDED:
+        return Section(title, intro, skipped=f"only {int(labelled.sum())} labelled samples "
+                       "with vectors")
+    k = min(data.shared_k, int(labelled.sum()) - 1)
     result = label_quality_report(
         data.vectors[labelled], frame.loc[labelled, cfg.label].astype(str).to_numpy(),
-        frame.loc[labelled, "sample_id"].to_numpy(), k=data.shared_k,
+        frame.loc[labelled, "sample_id"].to_numpy(), k=k,
         random_state=cfg.random_state, frame=frame.loc[labelled, ["source"]].reset_index(
-            drop=True), neighbors=data.self_knn(data.shared_k) if labelled.all() else None)
+            drop=True), neighbors=data.self_knn(k) if labelled.all() else None)
     return Section(title, intro, [result])
 
 
@@ -269,7 +282,11 @@ def _real_vs_synthetic(data: ReportData, cfg: ReportConfig
     shared = _shared_labels(frame, cfg.label, real, syn)
     if not shared.any():
         return real, syn, "real and synthetic samples share no label"
-    return real & shared, syn & shared, None
+    real, syn = real & shared, syn & shared
+    if min(real.sum(), syn.sum()) < MIN_EMBEDDED // 2:
+        return real, syn, (f"too few samples to compare: {int(real.sum())} real and "
+                           f"{int(syn.sum())} synthetic with a shared label and vectors")
+    return real, syn, None
 
 
 def _gap(data: ReportData, cfg: ReportConfig) -> Section:
@@ -296,6 +313,14 @@ def _gap(data: ReportData, cfg: ReportConfig) -> Section:
     return Section(title, intro, [result])
 
 
+def _as_text(value: Any) -> str:
+    """A target value as written: ``parse_target`` reads ``3`` as ``3.0``; a text column
+    (labels, recipe names) means ``"3"``."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def target_coverage(frame: pd.DataFrame, targets: Sequence[str], *, wanted: int,
                     recipe: str | None) -> tuple[AnalysisResult, list[GenerationRequest]]:
     """How many samples fall inside each attribute box; a request for any shortfall."""
@@ -303,17 +328,35 @@ def target_coverage(frame: pd.DataFrame, targets: Sequence[str], *, wanted: int,
     for text in targets:
         spec = parse_target(text)
         target_recipe = spec.pop("gen_recipe", recipe)  # "gen_recipe=objects" picks the recipe
+        target_recipe = None if target_recipe is None else _as_text(target_recipe)
         if target_recipe is not None:
             inside_recipe = (frame["gen_recipe"] == target_recipe).to_numpy() \
                 if "gen_recipe" in frame else np.zeros(len(frame), bool)
         else:
             inside_recipe = np.ones(len(frame), bool)
         inside = np.ones(len(frame), bool)
-        for col, value in spec.items():
+        for col, value in list(spec.items()):
             if col not in frame:
                 raise CuratorError(f"target {text!r}: no column {col!r} in the workspace")
             v = frame[col]
-            inside &= (v.between(*value) if isinstance(value, tuple) else v == value).to_numpy()
+            numeric = pd.api.types.is_numeric_dtype(v) and not pd.api.types.is_bool_dtype(v)
+            if isinstance(value, tuple):
+                if not numeric:
+                    raise CuratorError(f"target {text!r}: {col!r} holds text; a range lo..hi "
+                                       f"needs a numeric column (write {col}=value)")
+                inside &= v.between(*value).to_numpy()
+            elif numeric:
+                if not isinstance(value, float):
+                    raise CuratorError(f"target {text!r}: {col!r} is numeric; write a number "
+                                       f"or a range lo..hi, not {value!r}")
+                inside &= (v == value).to_numpy()
+                spec[col] = (value, value)  # an exact number is a one-point range to render
+            else:
+                spec[col] = value = _as_text(value)
+                inside &= (v.astype(str) == value).to_numpy() & v.notna().to_numpy()
+        label = spec.pop("label", None)  # the request's label, not an attribute to narrow
+        if isinstance(label, tuple):
+            label = _as_text(label[0])
         inside &= inside_recipe
         n_in = int(inside.sum())
         rows.append({"target": text, "samples_inside": n_in, "wanted": wanted,
@@ -321,7 +364,7 @@ def target_coverage(frame: pd.DataFrame, targets: Sequence[str], *, wanted: int,
         if n_in < wanted:
             ranges = {c: v for c, v in spec.items() if isinstance(v, tuple)}
             values = {c: [str(v)] for c, v in spec.items() if not isinstance(v, tuple)}
-            req = GenerationRequest(wanted - n_in, None, ranges, values, target_recipe,
+            req = GenerationRequest(wanted - n_in, label, ranges, values, target_recipe,
                                     f"target {text}: {n_in} of {wanted} wanted samples inside")
             requests.append(req)
             findings.append(Finding("target_gap", text, f"{n_in} sample(s) inside {text} "
@@ -349,7 +392,8 @@ def _coverage(data: ReportData, cfg: ReportConfig, requests: list[GenerationRequ
     if why is None:
         frame = data.embedded
         result = coverage_gaps(data.vectors[real], data.vectors[syn],
-                               frame[real].reset_index(drop=True), k=cfg.k, label=cfg.label,
+                               frame[real].reset_index(drop=True),
+                               k=min(cfg.k, int(real.sum()) - 1), label=cfg.label,
                                recipe=_recipe_of(frame, syn), random_state=cfg.random_state)
         results.append(result)
         requests.extend(result.requests)
@@ -430,6 +474,10 @@ def _ablation(data: ReportData, cfg: ReportConfig, experiments: Path | None) -> 
             shared = _shared_labels(frame, cfg.label, real, syn)
             real, syn = real & shared, syn & shared
             both = real | syn
+        if why is None and (real.sum() < MIN_EMBEDDED // 2
+                            or frame.loc[syn, "gen_ablated"].nunique() < 2):
+            why = "no ablation series on the labels real and synthetic samples share"
+        if why is None:
             results.append(ablation_gaps(
                 data.vectors[both], syn[both],
                 frame.loc[both, "gen_ablated"].fillna("none").astype(str).to_numpy(),

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from curator import init_workspace, open_workspace
 from curator.cli import app
+from curator.errors import CuratorError
 from curator.hashing import text_id
 from curator.ingest import ingest, read_digits
 from curator.requests import GenerationRequest, parse_requests
@@ -238,3 +239,99 @@ def test_sections_constant_matches_the_cli_help():
     help_text = _invoke("report", "--help").output
     for key in SECTIONS:
         assert key in help_text
+
+
+def _copy_of_digits(ws, n: int, tag: str, **columns) -> None:
+    """Append ``n`` rows that reuse real digit images, with the given columns."""
+    digits = ws.to_table(["image_bytes", "width", "height", "mode"],
+                         [("source", "==", "real")])
+    digits = digits.take(np.arange(n) % digits.num_rows)
+    rows = digits.append_column("sample_id", pa.array([text_id(tag, str(i)) for i in range(n)]))
+    base = {"source": "synthetic", "split": "train", "generator": "test.copy",
+            "generator_version": "1", "config_hash": tag}
+    for name, values in {**base, **columns}.items():
+        rows = rows.append_column(name, pa.array(values if isinstance(values, list)
+                                                 else [values] * n))
+    ws.append_samples(rows)
+
+
+def _embed(ws) -> None:
+    from curator.embed import PixelEmbedder, embed_workspace
+
+    embed_workspace(ws, PixelEmbedder(size=8, n_components=4), name="pixels")
+
+
+def test_awkward_workspaces_get_a_report_that_says_what_it_skipped(tmp_path):
+    # Real digits, synthetic objects only (no shared label), with an ablation series.
+    ws = init_workspace(tmp_path / "disjoint")
+    ingest(ws, read_digits(60))
+    _copy_of_digits(ws, 40, "objects", label=["chair", "table"] * 20, gen_recipe="objects",
+                    gen_ablated=["none", "lighting"] * 20)
+    _embed(ws)
+    doc = build_report(ws, ReportConfig(n_boot=5, n_permutations=20))
+    assert "share no label" in doc.section("Real vs synthetic gap").skipped
+    assert "no ablation series" in doc.section("Ablations and experiments").skipped
+    assert "<svg" in doc.to_html()
+    # Five of each side: too few to compare, said instead of a crash.
+    tiny = init_workspace(tmp_path / "tiny")
+    ingest(tiny, read_digits(12))
+    _copy_of_digits(tiny, 5, "few", label=["0", "1", "2", "3", "4"], gen_recipe="digits")
+    _embed(tiny)
+    doc = build_report(tiny, ReportConfig(n_boot=5, n_permutations=20))
+    assert "too few samples to compare" in doc.section("Coverage gaps").skipped
+    # Few labelled rows among many embedded ones; labels with mathtext dollars.
+    sparse = init_workspace(tmp_path / "sparse")
+    ingest(sparse, read_digits(6))
+    _copy_of_digits(sparse, 4, "dollar", label=["$5", "cost $5 or $6"] * 2)
+    _copy_of_digits(sparse, 40, "unlabelled", label=[None] * 40)
+    _embed(sparse)
+    doc = build_report(sparse, ReportConfig(n_boot=5, n_permutations=20))
+    page = doc.to_html()
+    assert "cost $5 or $6" in page and "only 10 labelled samples" in page
+
+
+def test_targets_read_numbers_and_text_as_written(report_ws):
+    doc = build_report(report_ws, ReportConfig(sections=("coverage",), n_boot=5, targets=(
+        "label=3", "gen_recipe=digits3d,light_count=4"), target_count=1000))
+    table = doc.section("Coverage gaps").results[-1].tables["targets"].set_index("target")
+    rows = report_ws.to_pandas(["label"])
+    assert table.loc["label=3", "samples_inside"] == (rows.label == "3").sum() > 0
+    by_reason = {r.reason.split(":")[0]: r for r in doc.requests}
+    assert by_reason["target label=3"].label == "3" and by_reason["target label=3"].values == {}
+    light = by_reason["target gen_recipe=digits3d,light_count=4"]
+    assert light.recipe == "digits3d" and light.ranges == {"light_count": (4.0, 4.0)}
+    from generators.requests import request_overrides
+
+    assert request_overrides(light) == ({"randomizers": {"lighting": {"count": [4, 4]}}}, [])
+    with pytest.raises(CuratorError, match="holds text"):
+        build_report(report_ws, ReportConfig(sections=("coverage",), targets=("bg_kind=1..2",)))
+
+
+def test_fill_renders_two_alike_requests_as_two_batches(tmp_path):
+    ws = init_workspace(tmp_path / "ws")
+    path = tmp_path / "requests.json"
+    alike = {"n": 3, "label": "7", "recipe": "digits3d"}
+    path.write_text(json.dumps([alike, {**alike, "ranges": {"visibility": [0.5, 1]}}]))
+    out = _invoke("fill", path, "-w", ws.root, "--workers", "1").output
+    assert out.count("3 written") == 2
+    assert len(open_workspace(ws.root).to_pandas(["label"])) == 6
+    assert out.count("0 written") == 0
+    again = _invoke("fill", path, "-w", ws.root, "--workers", "1").output
+    assert again.count("0 written") == 2  # re-running resumes: nothing twice
+
+
+def test_synthetic_rows_without_a_recipe_are_analysed_as_their_own_group(tmp_path):
+    ws = init_workspace(tmp_path / "ws")
+    ingest(ws, read_digits(20))
+    _copy_of_digits(ws, 60, "recipe", label=[str(i % 2) for i in range(60)],
+                    gen_recipe="planted", bg_kind=["flat", "texture", "gradient"] * 20)
+    _copy_of_digits(ws, 200, "bare", label=[str(i % 2) for i in range(200)],
+                    gen_recipe=[None] * 200,
+                    bg_kind=["texture" if i % 2 else "flat" for i in range(200)])
+    doc = build_report(ws, ReportConfig(sections=("bias",)))
+    results = {r.title: r for r in doc.section("Bias and confounders").results}
+    bare = [r for t, r in results.items() if t.endswith("synthetic without a recipe")]
+    assert len(bare) == 1, list(results)
+    assert bare[0].finding("confounder", "bg_kind") is not None
+    planted = [r for t, r in results.items() if t.endswith("recipe planted")]
+    assert planted and planted[0].finding("confounder", "bg_kind") is None

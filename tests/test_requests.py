@@ -32,6 +32,7 @@ def test_round_trip_and_description():
     ('[{"n": 3, "ranges": {"pose_yaw_deg": [60, 30]}}]', "lo <= hi"),
     ('[{"n": 3, "colour": 1}]', "unknown key"),
     ('[{"n": 3, "ranges": {"pose_yaw_deg": 5}}]', "malformed request"),
+    ('[{"n": 3, "ranges": {"pose_yaw_deg": [30, 60, 90]}}]', r"must be \[lo, hi\]"),
     ('{"requests": 3}', "expected"),
     ("{", "not valid JSON"),
 ])
