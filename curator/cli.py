@@ -16,6 +16,7 @@ from rich.table import Table
 
 from curator import __version__
 from curator.cli_common import WorkspaceOpt, _errors_as_messages, _progress, console, err_console
+from curator.cli_oversample import register as register_oversample_command
 from curator.cli_report import demo_report
 from curator.cli_report import register as register_report_command
 from curator.cli_select import demo_analysis
@@ -640,6 +641,7 @@ def demo(workspace: Annotated[Path, typer.Option(
 
 register_analysis_commands(app)
 register_report_command(app)
+register_oversample_command(app)
 
 
 def main() -> None:

@@ -7,15 +7,24 @@ weight, so a curator can always see which samples are invented and from what.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from imblearn.over_sampling import SMOTE, BorderlineSMOTE
 
+from curator.hashing import config_hash, text_id
 from curator.neighbors import NeighborIndex, as_float32
-from curator.stats import AnalysisError
+from curator.results import ResultMixin, jsonable
+from curator.stats import AnalysisError, attribute_columns
+from curator.store import Workspace
+
+#: Bump when the same inputs and seed would make different rows.
+OVERSAMPLE_VERSION = "1"
 
 #: Samplers whose new points are ``x_i + w (x_nn - x_i)`` between two rows of the same class,
 #: so both parents can be recorded.
@@ -39,10 +48,22 @@ class _BorderlineSMOTE(_Recorder, BorderlineSMOTE):
     pass
 
 
+@dataclass
+class Oversampled:
+    """New rows: ``frame`` (``stratum``, ``parent_a``, ``parent_b``, ``weight``) and their
+    ``vectors`` (``x_a + weight (x_b - x_a)``), row for row."""
+
+    frame: pd.DataFrame
+    vectors: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+
 def oversample(X: Any, strata: Sequence[Any], *, ids: Sequence[str] | None = None,
                sampler: str = "smote", k_neighbors: int = 5,
                sampling_strategy: str | float | Mapping[Any, int] = "auto",
-               random_state: int = 0) -> pd.DataFrame:
+               random_state: int = 0) -> Oversampled:
     """New rows for under-represented strata, one per invented sample, with provenance.
 
     Parameters
@@ -52,31 +73,40 @@ def oversample(X: Any, strata: Sequence[Any], *, ids: Sequence[str] | None = Non
     strata
         One key per row: a label, or a stratum such as ``label=3|pose_yaw_deg=[30,60)``
         (:func:`curator.strata.stratum_keys`); imbalanced-learn balances these keys.
+    ids
+        Sample ids for the parent columns (default: row positions as text).
     sampler
         ``"smote"`` or ``"borderline"`` (Borderline-SMOTE 1).
     k_neighbors
         Neighbours per minority sample, searched by :class:`NeighborIndex` (exact).
     sampling_strategy
-        As imbalanced-learn's: ``"auto"``, a float ratio, or ``{stratum: target_count}``.
+        As imbalanced-learn's: ``"auto"``, a float ratio, ``{stratum: target_count}``, or
+        :class:`AtLeast` (every stratum below a count raised to it).
 
     Returns
     -------
-    DataFrame
-        ``stratum``, ``parent_a``, ``parent_b`` (ids), ``weight`` (the new point is
-        ``x_a + weight (x_b - x_a)``) and ``vector`` (the new row), in imbalanced-learn's
-        order: its own ``fit_resample`` output, rows beyond the input, equals ``vector``.
+    Oversampled
+        In imbalanced-learn's order: its own ``fit_resample`` output, rows beyond the
+        input, equals ``vectors`` for the same ``random_state``.
     """
     X = as_float32(X, allow_empty=False)
-    keys = np.asarray(list(strata), dtype=object)
+    keys = np.asarray(strata if isinstance(strata, (pd.Series, np.ndarray)) else list(strata),
+                      dtype=object)
     if len(keys) != len(X):
         raise AnalysisError(f"strata has {len(keys)} keys for {len(X)} rows")
-    sid = np.asarray(list(ids) if ids is not None else [str(i) for i in range(len(X))],
-                     dtype=object)
-    if len(sid) != len(X):
-        raise AnalysisError(f"ids has {len(sid)} entries for {len(X)} rows")
+    if ids is not None and len(ids) != len(X):
+        raise AnalysisError(f"ids has {len(ids)} entries for {len(X)} rows")
     if sampler not in SAMPLERS:
         raise AnalysisError(f"sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
-    counts = pd.Series(keys).value_counts()
+    # imbalanced-learn sees integer codes in sorted key order: the classes are processed in
+    # the order it would use for the keys themselves, without sorting n Python objects.
+    codes, names = pd.factorize(keys, sort=True)
+    counts = pd.Series(np.bincount(codes, minlength=len(names)), index=list(names))
+    if isinstance(sampling_strategy, AtLeast):
+        sampling_strategy = {k: int(sampling_strategy) for k, c in counts.items()
+                             if c < sampling_strategy}
+        if not sampling_strategy:
+            return _empty(X.shape[1])
     targets = _targets(counts, sampling_strategy)
     short = [f"{k} ({counts[k]})" for k in targets if counts[k] < k_neighbors + 1]
     if short:
@@ -84,27 +114,54 @@ def oversample(X: Any, strata: Sequence[Any], *, ids: Sequence[str] | None = Non
             f"strata with fewer than k_neighbors + 1 = {k_neighbors + 1} samples cannot be "
             f"interpolated: {', '.join(map(str, short[:10]))}; lower k_neighbors, merge "
             "those strata (fewer bins), or leave them out of sampling_strategy")
+    code_of = {k: i for i, k in enumerate(names)}
+    strategy = {code_of[k]: v for k, v in sampling_strategy.items()} \
+        if isinstance(sampling_strategy, Mapping) else sampling_strategy
     nn = NeighborIndex(k_neighbors + 1, random_state=random_state)
-    common = {"sampling_strategy": sampling_strategy, "k_neighbors": nn,
-              "random_state": random_state}
+    common = {"sampling_strategy": strategy, "k_neighbors": nn, "random_state": random_state}
     model = _SMOTE(**common) if sampler == "smote" else _BorderlineSMOTE(
         kind="borderline-1", m_neighbors=NeighborIndex(11), **common)  # imblearn: 10 + self
     model.generated_ = []
-    X_res, _ = model.fit_resample(X, keys)
+    X_res, _ = model.fit_resample(X, codes)
+    vectors = np.array(X_res[len(X):], dtype=np.float32)  # a copy: X_res is freed
+    del X_res
     parts = []
-    for y_type, rows, partners, steps in model.generated_:
-        members = np.flatnonzero(keys == y_type)
+    for code, rows, partners, steps in model.generated_:
+        members = np.flatnonzero(codes == code)
         if sampler == "borderline":  # Borderline-SMOTE interpolates from the danger rows
-            danger = _danger_rows(model, X, keys, y_type)
-            base = members[danger][rows]
+            base = members[_danger_rows(model, X, codes, code)][rows]
         else:
             base = members[rows]
-        parts.append(pd.DataFrame({"stratum": y_type, "parent_a": sid[base],
-                                   "parent_b": sid[members[partners]], "weight": steps}))
-    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-        columns=["stratum", "parent_a", "parent_b", "weight"])
-    out["vector"] = list(X_res[len(X):])
-    return out
+        parts.append((names[code], base, members[partners], steps))
+    if not parts:
+        return _empty(X.shape[1])
+    base = np.concatenate([p[1] for p in parts])
+    partner = np.concatenate([p[2] for p in parts])
+    sid = np.asarray(ids, dtype=object) if ids is not None else None
+    frame = pd.DataFrame({
+        "stratum": np.concatenate([np.full(len(p[1]), p[0], dtype=object) for p in parts]),
+        "parent_a": sid[base] if sid is not None else base.astype(str).astype(object),
+        "parent_b": sid[partner] if sid is not None else partner.astype(str).astype(object),
+        "weight": np.concatenate([p[3] for p in parts])})
+    return Oversampled(frame, vectors)
+
+
+def _empty(dim: int) -> Oversampled:
+    return Oversampled(pd.DataFrame({"stratum": pd.Series([], dtype=object),
+                                     "parent_a": pd.Series([], dtype=object),
+                                     "parent_b": pd.Series([], dtype=object),
+                                     "weight": pd.Series([], dtype=np.float64)}),
+                       np.zeros((0, dim), np.float32))
+
+
+class AtLeast(int):
+    """A target count: every stratum below it is raised to it (larger ones are left)."""
+
+
+def strategy_for(target: Any) -> Any:
+    """``"auto"``, a fraction, or :class:`AtLeast` from a whole-number target."""
+    return AtLeast(target) if isinstance(target, int) and not isinstance(target, bool) \
+        else target
 
 
 def _targets(counts: pd.Series, strategy: Any) -> list[Any]:
@@ -120,8 +177,121 @@ def _targets(counts: pd.Series, strategy: Any) -> list[Any]:
     return list(counts.index[counts < counts.max()])
 
 
-def _danger_rows(model: Any, X: np.ndarray, keys: np.ndarray, y_type: Any) -> np.ndarray:
-    """Rows of class ``y_type`` that Borderline-SMOTE calls "in danger" (its own rule)."""
-    members = np.flatnonzero(keys == y_type)
-    return np.asarray(model._in_danger_noise(model.nn_m_, X[members], y_type, keys,
+def _danger_rows(model: Any, X: np.ndarray, codes: np.ndarray, code: int) -> np.ndarray:
+    """Rows of class ``code`` that Borderline-SMOTE calls "in danger" (its own rule)."""
+    members = np.flatnonzero(codes == code)
+    return np.asarray(model._in_danger_noise(model.nn_m_, X[members], code, codes,
                                              kind="danger"))
+
+
+# -- into the workspace ---------------------------------------------------------------------
+@dataclass
+class OversampleSummary(ResultMixin):
+    """What :func:`oversample_workspace` added (``written`` is 0 when re-run)."""
+
+    embedding: str
+    by: str
+    sampler: str
+    config_hash: str
+    created: int
+    written: int
+    per_stratum: dict[str, int] = field(default_factory=dict)
+
+    def result_title(self) -> str:
+        return f"oversample {self.sampler} on {self.embedding}"
+
+    def __str__(self) -> str:
+        top = ", ".join(f"{k}: +{v}" for k, v in list(self.per_stratum.items())[:6])
+        more = f" (+{len(self.per_stratum) - 6} more strata)" if len(self.per_stratum) > 6 \
+            else ""
+        return (f"oversample {self.sampler} on {self.embedding} by {self.by} (config "
+                f"{self.config_hash}): {self.created} row(s) made, {self.written} new in the "
+                f"workspace; {top}{more}")
+
+
+def _interpolated(frame: pd.DataFrame, a: np.ndarray, b: np.ndarray, w: np.ndarray,
+                  columns: list[str]) -> dict[str, np.ndarray]:
+    """Numeric attributes of the new rows: the parents' values, interpolated like the vector
+    (NaN where a parent lacks the attribute)."""
+    out = {}
+    for col in columns:
+        v = pd.to_numeric(frame[col], errors="coerce").to_numpy(np.float64)
+        out[col] = v[a] + w * (v[b] - v[a])
+    return out
+
+
+def oversample_workspace(ws: Workspace, embedding: str, *, by: str = "label",
+                         filters: Any = None, sampler: str = "smote", k_neighbors: int = 5,
+                         sampling_strategy: str | float | Mapping[Any, int] = "auto",
+                         random_state: int = 0) -> OversampleSummary:
+    """Oversample the rows of ``embedding`` per stratum and append the new rows.
+
+    New rows are ``source=oversampled``, ``split=train``, with no image; their vector goes
+    into ``embedding`` itself, their ``parent_ids`` are the two parents, ``os_weight`` the
+    interpolation weight and ``os_stratum`` the stratum, and numeric attributes are the
+    parents' interpolated alike. The label is always part of the stratum, so a new row never
+    mixes two labels. Ids are content-addressed by the configuration, so a re-run adds
+    nothing. Rows already ``oversampled`` are never parents.
+    """
+    from curator.embed.store import EmbeddingStore, load_embedding, vectors_table
+    from curator.strata import parse_by, stratum_keys
+
+    names = [n for n, _ in parse_by(by)]
+    if "label" not in names:
+        by = ",".join(["label", by]) if by else "label"
+    emb = load_embedding(ws, embedding)
+    columns = [f.name for f in ws.samples.schema()
+               if not (pa.types.is_binary(f.type) or pa.types.is_list(f.type)
+                       or pa.types.is_struct(f.type))]
+    frame = ws.to_pandas(columns, filters)
+    frame = frame[(frame["source"] != "oversampled") & frame["label"].notna()]
+    frame = frame[frame["sample_id"].isin(set(emb.ids.tolist()))].reset_index(drop=True)
+    if frame.empty:
+        raise AnalysisError(f"no labelled samples of embedding {embedding!r} to oversample"
+                            + (f" matching {filters}" if filters else ""))
+    vectors = emb.vectors[emb.positions(frame["sample_id"].tolist())]
+    strata = stratum_keys(frame, by)
+    # Keyed by the parents (not the embedding's fingerprint, which the new rows change), so
+    # a re-run over the same rows makes the same ids and adds nothing.
+    parents = hashlib.sha256("\n".join(frame["sample_id"]).encode()).hexdigest()
+    chash = config_hash({"embedding": embedding, "embedding_config": emb.info.config_hash,
+                         "parents": parents, "by": by,
+                         "filters": jsonable(filters), "sampler": sampler,
+                         "k_neighbors": k_neighbors,
+                         "sampling_strategy": jsonable(sampling_strategy),
+                         "random_state": random_state, "version": OVERSAMPLE_VERSION})
+    made = oversample(vectors, strata.to_numpy(), ids=frame["sample_id"].to_numpy(),
+                      sampler=sampler, k_neighbors=k_neighbors,
+                      sampling_strategy=sampling_strategy, random_state=random_state)
+    out = made.frame
+    position = pd.Series(np.arange(len(frame)), index=frame["sample_id"].to_numpy())
+    a = position[out["parent_a"]].to_numpy()
+    b = position[out["parent_b"]].to_numpy()
+    w = out["weight"].to_numpy(np.float64)
+    ids = [text_id("oversample", chash, str(i)) for i in range(len(out))]
+    # Float attributes only (seeds, indices and counts are not interpolated).
+    types = ws.attribute_types()
+    numeric = [c for c in attribute_columns(frame)[0]
+               if c in types and pa.types.is_floating(types[c])]
+    n = len(out)
+    table = pa.table({
+        "sample_id": ids, "source": ["oversampled"] * n,
+        "label": frame["label"].to_numpy()[a].astype(str).tolist(), "split": ["train"] * n,
+        "generator": [f"curator.oversample.{sampler}"] * n,
+        "generator_version": [OVERSAMPLE_VERSION] * n, "config_hash": [chash] * n,
+        "seed": pa.array([random_state] * n, pa.int64()),
+        "parent_ids": [[pa_, pb] for pa_, pb in zip(out["parent_a"], out["parent_b"],
+                                                     strict=True)],
+        "os_weight": w, "os_stratum": out["stratum"].astype(str).tolist(),
+        **_interpolated(frame, a, b, w, numeric),
+    })
+    written = ws.append_samples(table) if n else 0
+    store = EmbeddingStore(ws, embedding)
+    done = store.done_ids() if n else set()
+    missing = [i for i, sid in enumerate(ids) if sid not in done]
+    if missing:  # the vectors travel with the rows (they have no image to embed)
+        store.vectors.write_shard(vectors_table([ids[i] for i in missing],
+                                                made.vectors[missing]))
+    counts = out["stratum"].astype(str).value_counts()
+    return OversampleSummary(embedding, by, sampler, chash, n, written,
+                             {str(k): int(v) for k, v in counts.items()})

@@ -327,11 +327,12 @@ class Recipe:
 BUILTIN_RECIPES = ("digits3d", "objects")
 
 
-def _merge(base: Any, overrides: Mapping[str, Any]) -> Any:
+def merge_overrides(base: Any, overrides: Mapping[str, Any]) -> Any:
+    """``overrides`` merged into ``base``: nested mappings key by key, anything else replaced."""
     out = dict(base) if isinstance(base, Mapping) else {}
     for key, value in overrides.items():
         if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = _merge(out[key], value)
+            out[key] = merge_overrides(out[key], value)
         else:
             out[key] = value
     return out
@@ -368,4 +369,4 @@ def recipe_source(spec: str | Path, overrides: Mapping[str, Any] | None = None
         raise RecipeError(f"{where}: not valid YAML/JSON: {exc}") from None
     if not isinstance(data, Mapping):
         raise RecipeError(f"{where} must be a mapping, got {type(data).__name__}")
-    return (_merge(data, overrides) if overrides else dict(data)), where
+    return (merge_overrides(data, overrides) if overrides else dict(data)), where

@@ -13,7 +13,7 @@ import multiprocessing as mp
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -26,6 +26,7 @@ from curator.errors import CuratorError
 from curator.hashing import config_hash, text_id
 from curator.images import decode_bytes
 from curator.results import ResultMixin
+from curator.schema import CORE_COLUMNS
 from generators.assets import AssetCatalog
 from generators.errors import GeneratorError, RecipeError
 from generators.frame import Frame
@@ -92,6 +93,7 @@ class _Job:
     split: str
     run_seed: int
     indices: tuple[int, ...] = ()
+    extra: tuple[tuple[str, Any], ...] = ()  # columns every row of the run carries
 
 
 # Per process: one renderer (one GL context) and the contexts of recent runs, so repeated
@@ -165,7 +167,8 @@ def finish_frame(recipe: Recipe, spec: Any, frame: Frame, seed: int) -> Frame:
     return frame
 
 
-def render_sample(ctx: _WorkerContext, run_seed: int, index: int) -> dict[str, Any]:
+def render_sample(ctx: _WorkerContext, run_seed: int, index: int,
+                  extra: Sequence[tuple[str, Any]] = ()) -> dict[str, Any]:
     """Render, label, post-process and encode sample ``index`` of a run as a row."""
     recipe = ctx.recipe
     spec, frame, seed = render_frame(ctx, run_seed, index)
@@ -188,6 +191,7 @@ def render_sample(ctx: _WorkerContext, run_seed: int, index: int) -> dict[str, A
     row.update(gen_recipe=recipe.name, gen_seed=int(run_seed), gen_index=int(index),
                gen_ablated=",".join(recipe.ablated) or "none", gen_n_small=int(frame.n_small),
                visibility=float(first.visibility) if first else None)
+    row.update(dict(extra))
     return row
 
 
@@ -215,7 +219,7 @@ def _render_job(job: _Job) -> list[dict[str, Any]]:
     ctx = _context(job)
     # The renderer is shared by every run this process serves; point it at this run's assets.
     ctx.renderer.catalog, ctx.renderer.asset_root = job.catalog, job.asset_root
-    return [render_sample(ctx, job.run_seed, i) for i in job.indices]
+    return [render_sample(ctx, job.run_seed, i, job.extra) for i in job.indices]
 
 
 _EXECUTOR: tuple[int, ProcessPoolExecutor] | None = None
@@ -284,8 +288,12 @@ def _chunks(indices: list[int], size: int) -> Iterator[list[int]]:
 def generate(ws: Any, recipe: Recipe, n: int, *, seed: int = 0, workers: int | None = None,
              catalog: AssetCatalog | None = None, asset_root: str | Path | None = None,
              split: str = "train", chunk_size: int = 32, background_pool_size: int = 64,
-             write_rows: int = WRITE_ROWS, progress: Progress | None = None) -> GenerateSummary:
+             write_rows: int = WRITE_ROWS, progress: Progress | None = None,
+             extra_columns: Mapping[str, Any] | None = None) -> GenerateSummary:
     """Render samples ``0..n-1`` of ``recipe`` with ``seed`` into workspace ``ws``.
+
+    ``extra_columns`` go on every row of the run: lineage (``parent_ids``) and attributes
+    such as an interpolation weight; other core columns cannot be set this way.
 
     Indices already present for this recipe hash and seed are skipped (resume). Rendering
     runs in ``workers`` processes (default: all cores); rows are appended in atomic shards
@@ -297,6 +305,11 @@ def generate(ws: Any, recipe: Recipe, n: int, *, seed: int = 0, workers: int | N
         raise RecipeError(f"seed must be a non-negative whole number, got {seed!r}")
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise RecipeError(f"workers must be a positive whole number, got {workers!r}")
+    extra = tuple(sorted((extra_columns or {}).items()))
+    core = [k for k, _ in extra if k in CORE_COLUMNS and k != "parent_ids"]
+    if core:
+        raise RecipeError(f"extra_columns may set parent_ids and attributes, not the core "
+                          f"column(s) {core}")
     if catalog is None:
         from generators.workspace_assets import load_catalog
 
@@ -327,7 +340,8 @@ def generate(ws: Any, recipe: Recipe, n: int, *, seed: int = 0, workers: int | N
     n_workers = max(1, min(n_workers, math.ceil(len(todo) / chunk_size)))
     summary.workers = n_workers
     base = _Job(recipe.config, recipe.enabled, recipe.ablated, catalog,
-                None if asset_root is None else str(asset_root), pool, run_hash, split, seed)
+                None if asset_root is None else str(asset_root), pool, run_hash, split, seed,
+                extra=extra)
     jobs = [replace(base, indices=tuple(chunk)) for chunk in _chunks(todo, chunk_size)]
     start = time.perf_counter()
     buffer: list[dict[str, Any]] = []

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from imblearn.over_sampling import SMOTE, BorderlineSMOTE
 
-from curator.oversample import oversample
+from curator.oversample import AtLeast, oversample
 from curator.stats import AnalysisError
 
 
@@ -17,9 +17,10 @@ def blobs(shift=3.0, n_major=300, n_minor=40, seed=0):
     return X.astype(np.float32), np.array(["a"] * n_major + ["b"] * n_minor, dtype=object)
 
 
-def parents_reproduce(X, out):
-    a, b = X[out.parent_a.astype(int)], X[out.parent_b.astype(int)]
-    return np.abs(a + out.weight.to_numpy()[:, None] * (b - a) - np.stack(out.vector)).max()
+def parents_reproduce(X, made, frame=None):
+    frame = made.frame if frame is None else frame
+    a, b = X[frame.parent_a.astype(int)], X[frame.parent_b.astype(int)]
+    return np.abs(a + frame.weight.to_numpy()[:, None] * (b - a) - made.vectors).max()
 
 
 @pytest.mark.parametrize("sampler, reference, shift", [
@@ -27,13 +28,22 @@ def parents_reproduce(X, out):
 def test_same_seed_same_rows_as_imblearn_and_each_on_its_parents_segment(sampler, reference,
                                                                           shift):
     X, y = blobs(shift)
-    out = oversample(X, y, sampler=sampler, random_state=3)
+    made = oversample(X, y, sampler=sampler, random_state=3)
+    out = made.frame
     expected, _ = reference(random_state=3).fit_resample(X, y)
-    assert len(out) == 260 and (out.stratum == "b").all()
-    np.testing.assert_allclose(np.stack(out.vector), expected[len(X):], rtol=1e-6)
-    assert parents_reproduce(X, out) < 1e-5
+    assert len(made) == 260 and (out.stratum == "b").all()
+    np.testing.assert_allclose(made.vectors, expected[len(X):], rtol=1e-6)
+    assert parents_reproduce(X, made) < 1e-5
     assert out.weight.between(0, 1).all()
     assert set(out.parent_a.astype(int)) | set(out.parent_b.astype(int)) <= set(range(300, 340))
+
+
+def test_integer_labels_and_row_position_ids():
+    X, y = blobs()
+    made = oversample(X, np.where(y == "a", 0, 7), random_state=3)
+    expected, _ = SMOTE(random_state=3).fit_resample(X, np.where(y == "a", 0, 7))
+    np.testing.assert_allclose(made.vectors, expected[len(X):], rtol=1e-6)
+    assert set(made.frame.stratum) == {7} and parents_reproduce(X, made) < 1e-5
 
 
 def test_per_stratum_strategy_reaches_the_requested_counts():
@@ -42,12 +52,15 @@ def test_per_stratum_strategy_reaches_the_requested_counts():
     strata = np.array(["car|yaw=left"] * 20 + ["car|yaw=right"] * 200 + ["cat|yaw=left"] * 10,
                       dtype=object)
     ids = [f"s{i}" for i in range(230)]
-    out = oversample(X, strata, ids=ids, sampling_strategy={"car|yaw=left": 120,
-                                                            "cat|yaw=left": 30})
+    made = oversample(X, strata, ids=ids, sampling_strategy={"car|yaw=left": 120,
+                                                             "cat|yaw=left": 30})
+    out = made.frame
     assert out.stratum.value_counts().to_dict() == {"car|yaw=left": 100, "cat|yaw=left": 20}
     assert out.parent_a.str.startswith("s").all()
-    assert parents_reproduce(X, out.assign(parent_a=out.parent_a.str[1:],
-                                           parent_b=out.parent_b.str[1:])) < 1e-5
+    assert parents_reproduce(X, made, out.assign(parent_a=out.parent_a.str[1:],
+                                                 parent_b=out.parent_b.str[1:])) < 1e-5
+    at_least = oversample(X, strata, sampling_strategy=AtLeast(15))
+    assert at_least.frame.stratum.value_counts().to_dict() == {"cat|yaw=left": 5}
 
 
 def test_too_small_strata_and_bad_input_get_clear_errors():
@@ -61,3 +74,59 @@ def test_too_small_strata_and_bad_input_get_clear_errors():
         oversample(X, y, sampler="adasyn")
     with pytest.raises(AnalysisError, match="3 keys for 304 rows"):
         oversample(X, y[:3])
+
+
+@pytest.fixture
+def digits_ws(tmp_path):
+    from curator import init_workspace
+    from curator.embed import PixelEmbedder, embed_workspace
+    from curator.ingest import ingest, read_digits
+
+    ws = init_workspace(tmp_path / "ws")
+    ingest(ws, read_digits(150))
+    embed_workspace(ws, PixelEmbedder(size=8, n_components=8), name="pixels")
+    return ws
+
+
+def test_rows_land_in_the_workspace_with_parents_weight_and_vector(digits_ws):
+    from curator.embed import PixelEmbedder, embed_workspace, load_embedding
+    from curator.oversample import oversample_workspace, strategy_for
+
+    ws = digits_ws
+    before = ws.to_pandas(["label"]).label.value_counts()
+    summary = oversample_workspace(ws, "pixels", sampling_strategy=strategy_for(20))
+    assert summary.written == summary.created == int((20 - before[before < 20]).sum()) > 0
+    rows = ws.to_pandas(["sample_id", "source", "label", "split", "parent_ids", "os_weight",
+                         "image_bytes"], [("source", "==", "oversampled")])
+    assert (rows.split == "train").all() and rows.image_bytes.isna().all()
+    labels = ws.to_pandas(["sample_id", "label"]).set_index("sample_id").label
+    counts = labels.value_counts()
+    assert (counts[before.index] >= 20).all()
+    emb = load_embedding(ws, "pixels")
+    for row in rows.itertuples():
+        a, b = row.parent_ids
+        assert labels[a] == labels[b] == row.label  # never mixes two labels
+        va, vb, v = (emb.vectors[emb.positions([s])[0]] for s in (a, b, row.sample_id))
+        np.testing.assert_allclose(v, va + row.os_weight * (vb - va), atol=1e-5)
+    # Re-running adds nothing; image embedders skip the image-less rows.
+    assert oversample_workspace(ws, "pixels", sampling_strategy=strategy_for(20)).written == 0
+    again = embed_workspace(ws, PixelEmbedder(size=8, n_components=8), name="pixels")
+    assert again.n_new == 0 and again.n_total == len(ws.to_pandas(["sample_id"]))
+
+
+def test_cli_oversample_and_its_errors(digits_ws):
+    from typer.testing import CliRunner
+
+    from curator.cli import app
+
+    runner = CliRunner()
+    out = runner.invoke(app, ["oversample", "pixels", "--target", "18", "-w",
+                              str(digits_ws.root)])
+    assert out.exit_code == 0, out.output
+    assert "new in the workspace" in out.output and "label=" in out.output
+    bad = runner.invoke(app, ["oversample", "pixels", "--target", "lots", "-w",
+                              str(digits_ws.root)])
+    assert bad.exit_code == 2 and "--target must be" in bad.output
+    small = runner.invoke(app, ["oversample", "pixels", "--by", "label,split", "--target",
+                                "balanced", "-w", str(digits_ws.root)])
+    assert small.exit_code == 2 and "fewer than k_neighbors + 1" in small.output

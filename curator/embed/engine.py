@@ -90,6 +90,15 @@ def _read_columns(ws: Workspace, embedder: Embedder) -> list[str]:
     return cols
 
 
+def with_pixels(batch: pa.Table | pa.RecordBatch) -> pa.Table | pa.RecordBatch:
+    """Rows that carry an image, when the batch was read for an image embedder: rows made in
+    feature space (``source=oversampled``) have none, and their vectors come with them."""
+    if "image_bytes" not in batch.schema.names:
+        return batch
+    return batch.filter(pc.or_(pc.is_valid(batch.column("image_bytes")),
+                               pc.is_valid(batch.column("image_uri"))))
+
+
 def prepare_rows(ws: Workspace, embedder: Embedder, batch: pa.Table | pa.RecordBatch
                  ) -> pd.DataFrame:
     """Sample rows as the embedder expects them (images decoded when it asks for them)."""
@@ -117,6 +126,7 @@ def _fit_batches(ws: Workspace, embedder: Embedder, filters, fit_samples: int,
         # One streaming pass over the workspace; only the chosen rows are decoded.
         chosen_ids = pc.field("sample_id").isin(pa.array(ids, pa.string()))
         for batch in ws.samples.iter_batches(columns, chosen_ids, batch_size):
+            batch = with_pixels(batch)
             if batch.num_rows:
                 yield prepare_rows(ws, embedder, batch)
 
@@ -184,8 +194,13 @@ def embed_workspace(
                 embedder.fit_batches(batches)
                 fit_info = {"n_samples": n_fit, "random_state": random_state}
                 fitted = True
-            probe = ws.samples.to_table(_read_columns(ws, embedder), scan).slice(0, 1)
-            if probe.num_rows == 0:
+            probe = None  # the first embeddable row (streamed, not the whole table)
+            for batch in ws.samples.iter_batches(_read_columns(ws, embedder), scan, 64):
+                batch = with_pixels(batch)
+                if batch.num_rows:
+                    probe = batch.slice(0, 1)
+                    break
+            if probe is None:
                 raise EmbeddingError(f"no samples to embed in {ws.root}"
                                      + (f" matching {filters}" if filters else ""))
             dim = int(embedder.transform(prepare_rows(ws, embedder, probe)).shape[1])
@@ -214,6 +229,7 @@ def embed_workspace(
             if done:
                 keep = pc.invert(pc.is_in(batch.column("sample_id"), value_set=done_ids))
                 batch = batch.filter(keep)
+            batch = with_pixels(batch)
             if batch.num_rows == 0:
                 continue
             rows = prepare_rows(ws, embedder, batch)

@@ -1,0 +1,330 @@
+"""Parameter-space oversampling: SMOTE between the generator parameters of minority samples,
+and perturbations around an exemplar, rendered as new samples with exact labels and parents.
+
+The pure functions (:func:`interpolate_parameters`, :func:`perturb_parameters`) turn recorded
+sample parameters into new parameter rows; :func:`render_parameter_rows` pins each row's
+values as one-point recipe ranges and renders it, recording ``parent_ids`` and the weight.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow.compute as pc
+
+from curator.hashing import config_hash
+from curator.neighbors import NeighborIndex
+from curator.stats import AnalysisError
+from generators.errors import RecipeError
+from generators.recipe import RANDOMIZERS, Param, load_recipe, merge_overrides
+from generators.requests import COLUMN_PARAMS
+from generators.run import generate
+
+#: Sample columns a render reproduces exactly when their parameter is pinned. Left out:
+#: ``mat_hue`` (recorded from the rendered colour, which saturation also moves) and
+#: ``bg_kind`` (a category, not a number to interpolate).
+PARAM_COLUMNS: tuple[str, ...] = tuple(
+    c for c, (group, name) in COLUMN_PARAMS.items()
+    if c != "mat_hue" and RANDOMIZERS[group][name].kind in ("float", "int"))
+
+#: Columns of a parameter-row frame besides the parameter columns themselves.
+ROW_COLUMNS = ("parent_a", "parent_b", "weight", "label", "recipe")
+
+#: Default perturbation standard deviations, by column (others: see :func:`default_scale`).
+DEFAULT_SCALES: dict[str, float] = {"color_temp_k": 300.0}
+
+
+def _param(column: str) -> Param:
+    group, name = COLUMN_PARAMS[column]
+    return RANDOMIZERS[group][name]
+
+
+def _is_circular(column: str) -> bool:
+    """Angles whose hard bounds are the whole circle: interpolated on the shortest arc."""
+    p = _param(column)
+    return column.endswith("_deg") and p.lo == -180 and p.hi == 180
+
+
+def _wrap_deg(values: np.ndarray) -> np.ndarray:
+    """Bring angles back into [-180, 180] by whole turns (values inside are left as they are)."""
+    return np.where(values > 180, values - 360, np.where(values < -180, values + 360, values))
+
+
+def default_scale(column: str) -> float:
+    """Perturbation std of ``column``: 5 deg for angles, 300 K for colour temperature, else
+    5% of the parameter's default range (at least 1 for whole-number parameters; 0 where the
+    default range is a single value, e.g. ``sensor_jpeg_quality``)."""
+    if column in DEFAULT_SCALES:
+        return DEFAULT_SCALES[column]
+    if column.endswith("_deg"):
+        return 5.0
+    p = _param(column)
+    lo, hi = p.default if isinstance(p.default, tuple) else (p.lo, p.hi)
+    width = float(hi) - float(lo)
+    if width <= 0:
+        return 0.0
+    return max(1.0, 0.05 * width) if p.kind == "int" else 0.05 * width
+
+
+# -- input checks -----------------------------------------------------------------------------
+def _check_columns(frame: pd.DataFrame, columns: Sequence[str] | None) -> list[str]:
+    if columns is None:
+        cols = [c for c in PARAM_COLUMNS if c in frame and frame[c].notna().all()]
+        if not cols:
+            raise RecipeError(f"the frame has none of the generator parameter columns "
+                              f"({', '.join(PARAM_COLUMNS[:6])}, ...); select them with the "
+                              "samples (they are recorded on every generated row)")
+        return cols
+    cols = list(columns)
+    for c in cols:
+        if c not in PARAM_COLUMNS:
+            match = difflib.get_close_matches(c, PARAM_COLUMNS, n=1)
+            hint = f" (did you mean {match[0]!r}?)" if match else ""
+            raise RecipeError(f"column {c!r} is not a generator parameter that a render "
+                              f"reproduces{hint}; choose from {', '.join(PARAM_COLUMNS)}")
+        if c not in frame:
+            raise RecipeError(f"column {c!r} is not in the frame; include it when selecting "
+                              "the samples")
+        bad = frame.index[frame[c].isna()]
+        if len(bad):
+            raise AnalysisError(f"column {c!r} is missing for sample "
+                                f"{frame.loc[bad[0], 'sample_id']!r} (and {len(bad) - 1} more); "
+                                "only generated samples carry their parameters")
+    if not cols:
+        raise RecipeError("columns is empty: name at least one parameter column")
+    return cols
+
+
+def _check_frame(frame: Any, columns: Sequence[str] | None) -> tuple[str, Any, list[str]]:
+    """The frame's one recipe, one label (or None) and the parameter columns to use."""
+    if not isinstance(frame, pd.DataFrame):
+        raise AnalysisError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
+    for needed in ("sample_id", "gen_recipe"):
+        if needed not in frame:
+            raise AnalysisError(f"frame has no {needed!r} column; parameter oversampling "
+                                "needs generated samples (select sample_id, label, gen_recipe "
+                                "and the parameter columns)")
+    if len(frame) == 0:
+        raise AnalysisError("frame is empty: no samples to oversample from")
+    recipes = frame["gen_recipe"].dropna().unique()
+    if len(recipes) != 1 or frame["gen_recipe"].isna().any():
+        raise RecipeError(f"frame mixes recipes {sorted(map(str, recipes))} (or has real "
+                          "samples without one); oversample one recipe at a time, e.g. "
+                          "frame[frame.gen_recipe == 'digits3d']")
+    label = None
+    if "label" in frame:
+        labels = frame["label"].dropna().unique()
+        if len(labels) > 1:
+            raise AnalysisError(f"frame mixes labels {sorted(map(str, labels))[:10]}; "
+                                "interpolate within one stratum (one label) at a time")
+        label = str(labels[0]) if len(labels) else None
+    return str(recipes[0]), label, _check_columns(frame, columns)
+
+
+def _check_count(value: Any, name: str, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise AnalysisError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _finish(values: np.ndarray, columns: list[str], *, clip: bool) -> np.ndarray:
+    """Wrap full-circle angles, optionally clip to hard bounds, round whole-number params."""
+    out = values.copy()
+    for j, c in enumerate(columns):
+        p = _param(c)
+        if _is_circular(c):
+            out[:, j] = _wrap_deg(out[:, j])
+        elif clip and p.lo is not None:
+            out[:, j] = np.clip(out[:, j], p.lo, p.hi)
+        if p.kind == "int":
+            out[:, j] = np.rint(out[:, j])
+    return out
+
+
+def _rows_frame(parent_a, parent_b, weight, label, recipe, values, columns) -> pd.DataFrame:
+    out = pd.DataFrame({"parent_a": np.asarray(parent_a, dtype=object),
+                        "parent_b": np.asarray(parent_b, dtype=object),
+                        "weight": np.asarray(weight, dtype=float),
+                        "label": label, "recipe": recipe})
+    for j, c in enumerate(columns):
+        out[c] = values[:, j].astype(int) if _param(c).kind == "int" else values[:, j]
+    return out
+
+
+# -- pure: new parameter rows -----------------------------------------------------------------
+def interpolate_parameters(frame: pd.DataFrame, n: int, *, columns: Sequence[str] | None = None,
+                           k_neighbors: int = 5, random_state: int = 0) -> pd.DataFrame:
+    """``n`` new parameter rows, each between a sample and one of its k nearest neighbours.
+
+    As SMOTE: a base row ``a`` and one of its ``k_neighbors`` nearest rows ``b`` (Euclidean
+    on the z-scored columns, self excluded) are drawn uniformly, with ``w ~ U(0, 1)``; each
+    column becomes ``a + w (b - a)``. Full-circle angles (bounds [-180, 180]) take the
+    shortest arc, so 170 and -170 meet at 180, not 0; whole-number parameters are rounded.
+
+    Parameters
+    ----------
+    frame
+        Generated samples of one recipe (``gen_recipe``) and one stratum: ``sample_id``,
+        ``label`` and the parameter columns (:data:`PARAM_COLUMNS`).
+    columns
+        Parameters to interpolate (default: every one in ``frame`` without missing values).
+
+    Returns
+    -------
+    DataFrame
+        ``parent_a``, ``parent_b`` (sample ids), ``weight``, ``label``, ``recipe`` and the
+        interpolated columns, one row per new sample.
+    """
+    recipe, label, cols = _check_frame(frame, columns)
+    n = _check_count(n, "n")
+    k = _check_count(k_neighbors, "k_neighbors", 1)
+    if len(frame) < k + 1:
+        raise AnalysisError(f"the stratum has {len(frame)} samples; interpolation needs at "
+                            f"least k_neighbors + 1 = {k + 1}: lower k_neighbors or widen the "
+                            "stratum")
+    X = frame[cols].to_numpy(dtype=float)
+    std = X.std(axis=0)
+    Z = (X - X.mean(axis=0)) / np.where(std > 0, std, 1.0)
+    neighbors = NeighborIndex(k, random_state=random_state).fit(Z).kneighbors(
+        return_distance=False)
+    rng = np.random.default_rng(random_state)
+    base = rng.integers(len(frame), size=n)
+    partner = neighbors[base, rng.integers(k, size=n)]
+    weight = rng.uniform(size=n)
+    a, b = X[base], X[partner]
+    diff = b - a
+    circular = np.array([_is_circular(c) for c in cols])
+    diff[:, circular] = (diff[:, circular] + 180.0) % 360.0 - 180.0
+    values = _finish(a + weight[:, None] * diff, cols, clip=False)
+    ids = frame["sample_id"].to_numpy(dtype=object)
+    return _rows_frame(ids[base], ids[partner], weight, label, recipe, values, cols)
+
+
+def perturb_parameters(frame: pd.DataFrame, n_per_sample: int, *,
+                       columns: Sequence[str] | None = None,
+                       scales: Mapping[str, float] | None = None,
+                       random_state: int = 0) -> pd.DataFrame:
+    """``n_per_sample`` variations of each exemplar: its recorded parameters plus Gaussian noise.
+
+    Each column gets noise of std ``scales[column]`` (default :func:`default_scale`; 0 keeps
+    the exemplar's value), then values are clipped to the parameter's hard bounds (full-circle
+    angles wrap instead) and whole-number parameters rounded. ``parent_a == parent_b`` is the
+    exemplar and ``weight`` is NaN. Columns as :func:`interpolate_parameters`.
+    """
+    recipe, label, cols = _check_frame(frame, columns)
+    m = _check_count(n_per_sample, "n_per_sample")
+    scales = dict(scales or {})
+    for c, s in scales.items():
+        if c not in cols:
+            raise RecipeError(f"scales names {c!r}, which is not among the columns perturbed "
+                              f"({', '.join(cols)})")
+        if isinstance(s, bool) or not isinstance(s, (int, float)) or not s >= 0:
+            raise AnalysisError(f"scales[{c!r}] must be a standard deviation >= 0, got {s!r}")
+    sd = np.array([float(scales.get(c, default_scale(c))) for c in cols])
+    X = frame[cols].to_numpy(dtype=float)
+    base = np.repeat(np.arange(len(frame)), m)
+    rng = np.random.default_rng(random_state)
+    values = _finish(X[base] + rng.normal(size=(len(base), len(cols))) * sd, cols, clip=True)
+    ids = frame["sample_id"].to_numpy(dtype=object)[base]
+    return _rows_frame(ids, ids, np.full(len(base), np.nan), label, recipe, values, cols)
+
+
+# -- rendering --------------------------------------------------------------------------------
+def pin_overrides(row: Mapping[str, Any], columns: Sequence[str],
+                  enabled: Sequence[str]) -> dict[str, Any]:
+    """Recipe overrides that make a render reproduce ``row``'s parameter values exactly.
+
+    A parameter of an enabled randomizer gets the one-point range ``[v, v]`` (drawn as exactly
+    ``v``); one of a held randomizer gets ``held: v`` and stays held, so pinning never turns a
+    randomizer on. Values are clipped to the hard bounds; whole-number ones stay ints. The
+    row's label, if any, becomes ``scene.objects.query.labels``.
+    """
+    randomizers: dict[str, dict[str, Any]] = {}
+    for c in columns:
+        group, name = COLUMN_PARAMS[c]
+        p = _param(c)
+        v = float(row[c])
+        if p.lo is not None:
+            v = min(max(v, float(p.lo)), float(p.hi))
+        value: float | int = int(round(v)) if p.kind == "int" else v
+        block = randomizers.setdefault(group, {})
+        if group in enabled:
+            block[name] = [value, value]
+        else:
+            block["enabled"] = False
+            block.setdefault("held", {})[name] = value
+    overrides: dict[str, Any] = {"randomizers": randomizers} if randomizers else {}
+    label = row.get("label")
+    if label is not None and not (isinstance(label, float) and math.isnan(label)):
+        overrides["scene"] = {"objects": {"query": {"labels": [str(label)]}}}
+    return overrides
+
+
+def _row_seed(seed: int, row: Mapping[str, Any], columns: Sequence[str]) -> int:
+    """A run seed that is a function of the row only: re-running the same rows resumes."""
+    key = config_hash({"seed": int(seed), "parents": [str(row["parent_a"]), str(row["parent_b"])],
+                       "weight": repr(float(row["weight"])),
+                       "values": {c: repr(float(row[c])) for c in columns}})
+    return int(key, 16) >> 1  # 63 bits: a non-negative int64
+
+
+def render_parameter_rows(ws: Any, rows: pd.DataFrame, *, seed: int = 0,
+                          recipe: str | Path | None = None,
+                          overrides: Mapping[str, Any] | None = None,
+                          split: str = "train", catalog: Any = None) -> pd.DataFrame:
+    """Render one sample per parameter row into ``ws``, with its parents and weight.
+
+    Each row is rendered with its recipe (``rows.recipe``, or ``recipe`` when the samples
+    came from a recipe file) plus ``overrides`` (e.g. ``{"size": 32}``, as the parents were
+    made) plus :func:`pin_overrides`. Parameters not in ``rows`` (asset, material colour,
+    background, sensor unless given) are drawn from the row's own seed. Written rows have
+    ``source=synthetic``, ``parent_ids`` = [parent_a, parent_b] (one id for a perturbation),
+    ``interp_weight`` (null for perturbations) and ``oversample_kind``. Seeds depend only
+    on ``seed`` and the row, so re-rendering the same rows writes nothing new.
+
+    Returns ``rows`` with the rendered ``sample_id`` and ``written`` (False: already there).
+    """
+    if not isinstance(rows, pd.DataFrame):
+        raise AnalysisError(f"rows must be a DataFrame from interpolate_parameters or "
+                            f"perturb_parameters, got {type(rows).__name__}")
+    missing = [c for c in ROW_COLUMNS if c not in rows]
+    if missing:
+        raise AnalysisError(f"rows lack {missing}; make them with interpolate_parameters or "
+                            "perturb_parameters")
+    columns = [c for c in rows.columns if c in COLUMN_PARAMS]
+    unknown = [c for c in columns if c not in PARAM_COLUMNS]
+    if unknown:
+        raise RecipeError(f"rows pin {unknown}, which a render does not reproduce; drop them")
+    overrides = dict(overrides or {})
+    recipes: dict[str, Any] = {}
+    ids: list[str] = []
+    written: list[bool] = []
+    for row in rows.to_dict("records"):
+        spec = recipe if recipe is not None else row["recipe"]
+        if str(spec) not in recipes:
+            recipes[str(spec)] = load_recipe(spec, overrides)
+        enabled = recipes[str(spec)].enabled
+        pinned = load_recipe(spec, merge_overrides(overrides, pin_overrides(row, columns, enabled)))
+        parents = list(dict.fromkeys([str(row["parent_a"]), str(row["parent_b"])]))
+        weight = None if math.isnan(float(row["weight"])) else float(row["weight"])
+        kind = "perturb" if weight is None else "interpolate"
+        run_seed = _row_seed(seed, row, columns)
+        summary = generate(ws, pinned, 1, seed=run_seed, workers=1, catalog=catalog,
+                           split=split, extra_columns={"parent_ids": parents,
+                                                       "interp_weight": weight,
+                                                       "oversample_kind": kind})
+        found = ws.to_table(columns=["sample_id"],
+                            filters=(pc.field("config_hash") == summary.config_hash)
+                            & (pc.field("gen_seed") == run_seed))["sample_id"].to_pylist()
+        ids.append(found[0] if found else None)
+        written.append(summary.written > 0)
+    out = rows.copy()
+    out["sample_id"] = ids
+    out["written"] = written
+    return out

@@ -1,0 +1,186 @@
+"""Parameter-space oversampling: interpolations and perturbations of recorded generator
+parameters, rendered for real (digits3d, small) with their parents and weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from curator import init_workspace
+from curator.stats import AnalysisError
+from generators.errors import RecipeError
+from generators.param_oversample import (
+    PARAM_COLUMNS,
+    interpolate_parameters,
+    perturb_parameters,
+    pin_overrides,
+    render_parameter_rows,
+)
+from generators.recipe import RANDOMIZERS, load_recipe
+from generators.requests import COLUMN_PARAMS
+from generators.run import generate
+
+SMALL = {"size": 32}
+K = 3
+
+
+@pytest.fixture(scope="module")
+def minority(tmp_path_factory):
+    """A workspace with 8 rendered digits3d samples of label 3, and their rows."""
+    ws = init_workspace(tmp_path_factory.mktemp("param") / "ws")
+    recipe = load_recipe("digits3d", {**SMALL, "scene": {"objects": {"query": {"labels": ["3"]}}}})
+    generate(ws, recipe, 8, seed=0, workers=1)
+    return ws, ws.to_pandas().sort_values("gen_index").reset_index(drop=True)
+
+
+def _params(rows: pd.DataFrame) -> list[str]:
+    return [c for c in rows.columns if c in PARAM_COLUMNS]
+
+
+def _is_int(column: str) -> bool:
+    group, name = COLUMN_PARAMS[column]
+    return RANDOMIZERS[group][name].kind == "int"
+
+
+def _check_between_parents(rows: pd.DataFrame, parents: pd.DataFrame) -> None:
+    """Each value is a + w (b - a) of its parents' values (numbers recomputed here)."""
+    by_id = parents.set_index("sample_id")
+    assert rows["weight"].between(0, 1).all()
+    for column in _params(rows):
+        a = by_id.loc[rows["parent_a"], column].to_numpy(float)
+        b = by_id.loc[rows["parent_b"], column].to_numpy(float)
+        expected = a + rows["weight"].to_numpy() * (b - a)
+        got = rows[column].to_numpy(float)
+        if _is_int(column):
+            np.testing.assert_array_equal(got, np.rint(expected), err_msg=column)
+        else:  # digits3d angles stay far from +-180, so the shortest arc is the straight line
+            np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9, err_msg=column)
+        assert (got >= np.minimum(a, b) - 1e-9).all() and (got <= np.maximum(a, b) + 1e-9).all()
+
+
+def test_interpolated_values_lie_between_neighbouring_parents(minority):
+    _, frame = minority
+    rows = interpolate_parameters(frame, 12, k_neighbors=K, random_state=1)
+    assert len(rows) == 12
+    assert set(rows["label"]) == {"3"} and set(rows["recipe"]) == {"digits3d"}
+    assert "mat_hue" not in rows and "pose_yaw_deg" in rows and "color_temp_k" in rows
+    _check_between_parents(rows, frame)
+    # parent_b is among parent_a's K nearest (brute force on the z-scored columns)
+    X = frame[_params(rows)].to_numpy(float)
+    std = X.std(axis=0)
+    Z = (X - X.mean(axis=0)) / np.where(std > 0, std, 1)
+    d = ((Z[:, None] - Z[None]) ** 2).sum(-1)
+    np.fill_diagonal(d, np.inf)
+    pos = {s: i for i, s in enumerate(frame["sample_id"])}
+    for a, b in zip(rows["parent_a"], rows["parent_b"], strict=True):
+        assert pos[b] in np.argsort(d[pos[a]], kind="stable")[:K]
+
+
+def test_same_random_state_same_rows(minority):
+    _, frame = minority
+    one = interpolate_parameters(frame, 6, k_neighbors=K, random_state=4)
+    two = interpolate_parameters(frame, 6, k_neighbors=K, random_state=4)
+    other = interpolate_parameters(frame, 6, k_neighbors=K, random_state=5)
+    pd.testing.assert_frame_equal(one, two)
+    assert not one["weight"].equals(other["weight"])
+    pd.testing.assert_frame_equal(perturb_parameters(frame, 2, random_state=3),
+                                  perturb_parameters(frame, 2, random_state=3))
+
+
+def test_rendered_samples_record_interpolations_of_their_parents(minority):
+    ws, frame = minority
+    rows = interpolate_parameters(frame, 3, k_neighbors=K, random_state=2)
+    out = render_parameter_rows(ws, rows, overrides=SMALL, seed=7)
+    assert out["written"].all() and out["sample_id"].notna().all()
+    stored = ws.to_pandas().set_index("sample_id").loc[out["sample_id"]].reset_index()
+    columns = _params(rows)
+    # the render reproduces every requested parameter ...
+    np.testing.assert_allclose(stored[columns].to_numpy(float), rows[columns].to_numpy(float),
+                               rtol=0, atol=1e-9)
+    # ... so the recorded parameters are interpolations of the parents' recorded ones
+    recorded = stored[columns].assign(parent_a=[p[0] for p in stored["parent_ids"]],
+                                      parent_b=[p[1] for p in stored["parent_ids"]],
+                                      weight=stored["interp_weight"])
+    _check_between_parents(recorded, frame)
+    assert [list(p) for p in stored["parent_ids"]] == rows[["parent_a", "parent_b"]
+                                                           ].values.tolist()
+    assert set(stored["source"]) == {"synthetic"} and set(stored["label"]) == {"3"}
+    assert set(stored["oversample_kind"]) == {"interpolate"}
+    assert set(stored["gen_recipe"]) == {"digits3d"} and (stored["width"] == 8).all()
+    # re-rendering the same rows resumes: nothing new, same ids
+    before = len(ws.to_pandas(columns=["sample_id"]))
+    again = render_parameter_rows(ws, rows, overrides=SMALL, seed=7)
+    assert not again["written"].any()
+    assert again["sample_id"].tolist() == out["sample_id"].tolist()
+    assert len(ws.to_pandas(columns=["sample_id"])) == before
+
+
+def test_perturbations_stay_in_bounds_and_render_around_the_exemplar(minority):
+    ws, frame = minority
+    exemplar = frame.iloc[:1]
+    wild = perturb_parameters(exemplar, 50, scales={"cam_pitch_deg": 1000.0, "light_count": 50.0,
+                                                    "color_temp_k": 0.0}, random_state=0)
+    assert len(wild) == 50 and wild["weight"].isna().all()
+    assert (wild["parent_a"] == exemplar["sample_id"].iloc[0]).all()
+    assert (wild["parent_b"] == wild["parent_a"]).all()
+    assert wild["cam_pitch_deg"].between(-89, 89).all()
+    assert {-89.0, 89.0} <= set(wild["cam_pitch_deg"])  # clipped, not resampled
+    assert wild["light_count"].between(1, 8).all() and wild["light_count"].dtype.kind == "i"
+    assert (wild["color_temp_k"] == exemplar["color_temp_k"].iloc[0]).all()
+    assert wild["pose_yaw_deg"].between(-180, 180).all()
+    assert (wild["sensor_jpeg_quality"] == 0).all()  # default range is one value: kept
+
+    rows = perturb_parameters(exemplar, 2, random_state=1)
+    assert (rows["pose_yaw_deg"] != exemplar["pose_yaw_deg"].iloc[0]).all()
+    out = render_parameter_rows(ws, rows, overrides=SMALL)
+    stored = ws.to_pandas().set_index("sample_id").loc[out["sample_id"]]
+    columns = _params(rows)
+    np.testing.assert_allclose(stored[columns].to_numpy(float), rows[columns].to_numpy(float),
+                               rtol=0, atol=1e-9)
+    assert [list(p) for p in stored["parent_ids"]] == [[exemplar["sample_id"].iloc[0]]] * 2
+    assert stored["interp_weight"].isna().all()
+    assert set(stored["oversample_kind"]) == {"perturb"}
+
+
+def test_full_circle_angles_take_the_shortest_arc():
+    frame = pd.DataFrame({"sample_id": ["a", "b"], "label": "1", "gen_recipe": "digits3d",
+                          "pose_yaw_deg": [170.0, -170.0], "cam_pitch_deg": [10.0, 40.0]})
+    rows = interpolate_parameters(frame, 40, columns=["pose_yaw_deg"], k_neighbors=1)
+    assert (rows["pose_yaw_deg"].abs() >= 170).all()  # across 180, never through 0
+    assert (rows["pose_yaw_deg"] > 0).any() and (rows["pose_yaw_deg"] < 0).any()
+    pitch = interpolate_parameters(frame, 40, columns=["cam_pitch_deg"], k_neighbors=1)
+    assert pitch["cam_pitch_deg"].between(10, 40).all()  # bounded angles: straight line
+
+
+def test_pinning_keeps_held_randomizers_held():
+    recipe = load_recipe("digits3d")
+    assert "distractors" not in recipe.enabled and "pose" in recipe.enabled
+    row = {"pose_yaw_deg": 12.5, "n_distractors": 0, "light_count": 2, "label": "7"}
+    overrides = pin_overrides(row, ["pose_yaw_deg", "n_distractors", "light_count"],
+                              recipe.enabled)
+    pinned = load_recipe("digits3d", overrides)
+    assert pinned.enabled == recipe.enabled
+    assert pinned.params("pose")["yaw_deg"]["range"] == [12.5, 12.5]
+    assert pinned.params("lighting")["count"]["range"] == [2, 2]
+    assert pinned.params("distractors")["count"]["held"] == 0
+    assert pinned.config["scene"]["objects"]["query"]["labels"] == ["7"]
+
+
+def test_bad_input_is_named(minority):
+    _, frame = minority
+    with pytest.raises(AnalysisError, match="k_neighbors \\+ 1 = 4"):
+        interpolate_parameters(frame.iloc[:3], 2, k_neighbors=K)
+    with pytest.raises(RecipeError, match="did you mean 'pose_yaw_deg'"):
+        interpolate_parameters(frame, 2, columns=["pose_yaw"], k_neighbors=K)
+    with pytest.raises(RecipeError, match="mat_hue"):
+        interpolate_parameters(frame, 2, columns=["mat_hue"], k_neighbors=K)
+    mixed = frame.assign(gen_recipe=["digits3d"] * 4 + ["objects"] * 4)
+    with pytest.raises(RecipeError, match="mixes recipes"):
+        interpolate_parameters(mixed, 2, k_neighbors=K)
+    with pytest.raises(AnalysisError, match="mixes labels"):
+        interpolate_parameters(frame.assign(label=list("33334444")), 2, k_neighbors=K)
+    with pytest.raises(RecipeError, match="not among the columns"):
+        perturb_parameters(frame, 1, columns=["pose_yaw_deg"], scales={"cam_yaw_deg": 1.0})
+    with pytest.raises(AnalysisError, match="n must be"):
+        interpolate_parameters(frame, -1, k_neighbors=K)
