@@ -33,6 +33,7 @@ bench: setup  ## run the benchmarks (prints ratio tables)
 	$(PY) benchmarks/bench_embed.py
 	$(PY) benchmarks/bench_gap.py
 	$(PY) benchmarks/bench_report.py
+	$(PY) benchmarks/bench_oversample.py
 
 lint: setup
 	$(VENV)/bin/ruff check curator generators app reports tests benchmarks

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from curator import __version__
 from curator.cli_common import WorkspaceOpt, _errors_as_messages, _progress, console, err_console
+from curator.cli_oversample import demo_oversample
 from curator.cli_oversample import register as register_oversample_command
 from curator.cli_report import demo_report
 from curator.cli_report import register as register_report_command
@@ -624,6 +625,7 @@ def demo(workspace: Annotated[Path, typer.Option(
                       f"{previews}/digits3d.png, {previews}/objects.png", highlight=False)
         demo_analysis(ws)
         demo_report(ws)
+        demo_oversample(ws)
         console.rule("[bold]workspace")
         _print_info(ws)
         console.print(
@@ -634,7 +636,9 @@ def demo(workspace: Annotated[Path, typer.Option(
             f"'{ws.root}').to_pandas(columns=['sample_id', 'source', 'label', "
             "'light_azimuth_deg', 'gen_ablated'])\n"
             f"select:   curator subsets list -w {ws.root}; curator select --help\n"
-            f"report:   {ws.root / 'reports' / 'report.html'}; curator report --help",
+            f"report:   {ws.root / 'reports' / 'report.html'}; curator report --help\n"
+            "oversample: curator oversample --help (rows with parents: source == "
+            "'oversampled', or oversample_kind on rendered ones)",
             highlight=False,
         )
 

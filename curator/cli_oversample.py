@@ -30,38 +30,87 @@ def parse_target(text: str) -> Any:
 
 
 def oversample(
-    embedding: Annotated[str, typer.Argument(help="Embedding whose vectors are "
-                                             "interpolated (e.g. pixels, attributes).")],
     workspace: WorkspaceOpt = Path("."),
+    embedding: Annotated[str, typer.Option(
+        "--embedding", "-e", help="Feature space: the embedding whose vectors are "
+        "interpolated (pixels, attributes, ...).")] = "pixels",
+    render: Annotated[bool, typer.Option(
+        "--render", help="Parameter space: interpolate the generator parameters of rendered "
+        "samples and render new images with perfect labels (source=synthetic).")] = False,
+    images: Annotated[bool, typer.Option(
+        "--images", help="Image space: fit a PCA + Gaussian-mixture model per short stratum "
+        "on its images (real ones by default) and sample new images.")] = False,
     by: Annotated[str, typer.Option("--by", help="Strata to balance: label and binned "
                                     "attributes, e.g. 'label,pose_yaw_deg:4' (the label is "
                                     "always included).")] = "label",
     target: Annotated[str, typer.Option("--target", help="'balanced' (every stratum up to "
                                         "the largest), a count N (each stratum up to N), or "
                                         "a fraction of the largest (0.5).")] = "balanced",
-    sampler: Annotated[str, typer.Option("--sampler", help="smote or borderline "
-                                         "(Borderline-SMOTE 1).")] = "smote",
+    sampler: Annotated[str, typer.Option("--sampler", help="Feature space: smote or "
+                                         "borderline (Borderline-SMOTE 1).")] = "smote",
     k: Annotated[int, typer.Option("--k", min=1, help="Neighbours per minority sample.")] = 5,
     where: Annotated[list[str] | None, typer.Option(
         "--where", help="Only these samples take part, e.g. \"source == 'real'\" "
-        "(repeatable).")] = None,
+        "(repeatable; --images defaults to the real samples).")] = None,
     seed: Annotated[int, typer.Option("--seed", min=0, help="random_state.")] = 0,
 ) -> None:
-    """Add oversampled rows (source=oversampled, no image) for under-represented strata:
-    SMOTE between neighbours of one stratum, each row with its two parents and the weight.
+    """Make more of the under-represented strata, with provenance, in one of three spaces.
 
-    Example: curator oversample pixels --by label --where "source == 'real'" -w WS
+    Feature space (default): SMOTE rows (source=oversampled, no image) between neighbours of
+    one stratum in an embedding, each with its two parents and the weight.
+    --render: the same between generator parameters, rendered as new labelled images.
+    --images: new images sampled from a small generative model of the stratum's images.
+
+    Examples: curator oversample -e pixels --where "source == 'real'" -w WS;
+    curator oversample --by label,pose_yaw_deg:4 --target balanced --render -w WS
     """
     with _errors_as_messages():
         from curator.oversample import oversample_workspace, strategy_for
 
+        if render and images:
+            raise CuratorError("choose one of --render and --images (or neither, for feature "
+                               "space)")
         ws = open_workspace(workspace)
-        summary = oversample_workspace(ws, embedding, by=by, filters=parse_wheres(where),
-                                       sampler=sampler, k_neighbors=k,
-                                       sampling_strategy=strategy_for(parse_target(target)),
-                                       random_state=seed)
+        goal = strategy_for(parse_target(target))
+        filters = parse_wheres(where)
+        if render:
+            from generators.param_oversample import oversample_render_workspace
+
+            summary = oversample_render_workspace(ws, by=by, target=goal, k_neighbors=k,
+                                                  filters=filters, random_state=seed)
+        elif images:
+            from curator.generative import oversample_images_workspace
+
+            summary = oversample_images_workspace(ws, by=by, target=goal, filters=filters,
+                                                  random_state=seed)
+        else:
+            summary = oversample_workspace(ws, embedding, by=by, filters=filters,
+                                           sampler=sampler, k_neighbors=k,
+                                           sampling_strategy=goal, random_state=seed)
         console.print(str(summary), highlight=False)
 
 
 def register(app: typer.Typer) -> None:
     app.command("oversample")(oversample)
+
+
+def demo_oversample(ws) -> None:
+    """The demo's oversampling step: one run in each space, with provenance."""
+    from curator.generative import oversample_images_workspace
+    from curator.oversample import oversample_workspace
+    from generators.param_oversample import oversample_render_workspace
+
+    console.rule("[bold]9. oversampling: features (SMOTE), generator parameters, images")
+    real = [("source", "==", "real")]
+    steps = [
+        ("feature space: SMOTE on pixels, real digits up to the largest class",
+         lambda: oversample_workspace(ws, "pixels", filters=real)),
+        ("parameter space: interpolated pose, light and camera of 3D digits, rendered "
+         "(label x yaw half up to 85% of the largest)",
+         lambda: oversample_render_workspace(ws, by="label,pose_yaw_deg:2", target=0.85,
+                                             filters=[("gen_recipe", "==", "digits3d")])),
+        ("image space: PCA + Gaussian mixture per real digit class",
+         lambda: oversample_images_workspace(ws, filters=real)),
+    ]
+    for what, run in steps:
+        console.print(f"{what}:\n  {run()}", highlight=False)

@@ -164,6 +164,21 @@ def strategy_for(target: Any) -> Any:
         else target
 
 
+def stratum_deficits(counts: pd.Series, target: Any) -> dict[Any, int]:
+    """Samples each stratum lacks: ``"auto"`` up to the largest stratum, :class:`AtLeast`
+    (N) up to N, a fraction r up to r x the largest (imbalanced-learn's meanings)."""
+    if isinstance(target, AtLeast):
+        goal = pd.Series(int(target), index=counts.index)
+    elif isinstance(target, float):
+        goal = pd.Series(int(target * counts.max()), index=counts.index)
+    elif target == "auto":
+        goal = pd.Series(int(counts.max()), index=counts.index)
+    else:
+        raise AnalysisError(f"target must be 'auto', a fraction or AtLeast(n), got {target!r}")
+    lack = (goal - counts).clip(lower=0)
+    return {k: int(v) for k, v in lack.items() if v > 0}
+
+
 def _targets(counts: pd.Series, strategy: Any) -> list[Any]:
     """Strata that will receive new samples (for the up-front size check)."""
     if isinstance(strategy, Mapping):
@@ -196,6 +211,7 @@ class OversampleSummary(ResultMixin):
     created: int
     written: int
     per_stratum: dict[str, int] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)  # strata too small to draw from
 
     def result_title(self) -> str:
         return f"oversample {self.sampler} on {self.embedding}"
@@ -204,9 +220,11 @@ class OversampleSummary(ResultMixin):
         top = ", ".join(f"{k}: +{v}" for k, v in list(self.per_stratum.items())[:6])
         more = f" (+{len(self.per_stratum) - 6} more strata)" if len(self.per_stratum) > 6 \
             else ""
+        skipped = f"; skipped (too few samples): {', '.join(self.skipped[:5])}" \
+            if self.skipped else ""
         return (f"oversample {self.sampler} on {self.embedding} by {self.by} (config "
                 f"{self.config_hash}): {self.created} row(s) made, {self.written} new in the "
-                f"workspace; {top}{more}")
+                f"workspace; {top}{more}{skipped}")
 
 
 def _interpolated(frame: pd.DataFrame, a: np.ndarray, b: np.ndarray, w: np.ndarray,

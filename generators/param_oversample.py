@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from curator.hashing import config_hash
@@ -328,3 +329,59 @@ def render_parameter_rows(ws: Any, rows: pd.DataFrame, *, seed: int = 0,
     out["sample_id"] = ids
     out["written"] = written
     return out
+
+
+def oversample_render_workspace(ws: Any, *, by: str = "label", target: Any = "auto",
+                                k_neighbors: int = 5, filters: Any = None,
+                                random_state: int = 0) -> Any:
+    """Render new samples for the strata of ``ws``'s generated data short of ``target``:
+    SMOTE between the recorded generator parameters of a stratum's samples, each new sample
+    rendered with perfect labels (``source=synthetic``, ``parent_ids``, ``interp_weight``).
+
+    Parents are the main rendered samples of one recipe (not ablation variants); strata are
+    counted per recipe. A stratum with fewer than ``k_neighbors + 1`` samples is skipped and
+    named in the summary. Re-running renders nothing twice.
+    """
+    from curator.oversample import OversampleSummary, stratum_deficits
+    from curator.strata import parse_by, stratum_keys
+
+    if "label" not in [n for n, _ in parse_by(by)]:
+        by = ",".join(["label", by]) if by else "label"
+    flat = [f.name for f in ws.samples.schema()
+            if not (pa.types.is_binary(f.type) or pa.types.is_list(f.type)
+                    or pa.types.is_struct(f.type))]
+    frame = ws.to_pandas(flat, filters)
+    keep = (frame["source"] == "synthetic") & frame["label"].notna()
+    if "gen_recipe" in frame:
+        keep &= frame["gen_recipe"].notna()
+    if "gen_ablated" in frame:
+        keep &= frame["gen_ablated"].isin(["none"]) | frame["gen_ablated"].isna()
+    if "oversample_kind" in frame:  # renders of earlier runs are not parents
+        keep &= frame["oversample_kind"].isna()
+    frame = frame[keep.to_numpy()].reset_index(drop=True)
+    if frame.empty or "gen_recipe" not in frame:
+        raise AnalysisError("no rendered samples with recorded generator parameters to "
+                            "interpolate" + (f" matching {filters}" if filters else ""))
+    strata = stratum_keys(frame, by)
+    created = written = 0
+    per_stratum: dict[str, int] = {}
+    skipped: list[str] = []
+    for recipe, group in frame.groupby("gen_recipe", sort=True):
+        keys = strata[group.index]
+        for key, lack in sorted(stratum_deficits(keys.value_counts(), target).items()):
+            members = group[(keys == key).to_numpy()]
+            if len(members) < k_neighbors + 1:
+                skipped.append(f"{recipe} {key} ({len(members)})")
+                continue
+            columns = [c for c in PARAM_COLUMNS if c in members and members[c].notna().all()]
+            seed = int(config_hash({"seed": random_state, "stratum": str(key)}), 16) % 2**31
+            rows = interpolate_parameters(members, lack, columns=columns,
+                                          k_neighbors=k_neighbors, random_state=seed)
+            done = render_parameter_rows(ws, rows, seed=random_state)
+            created += len(done)
+            written += int(done["written"].sum())
+            per_stratum[f"{recipe} {key}"] = len(done)
+    chash = config_hash({"by": by, "target": repr(target), "k": k_neighbors,
+                         "filters": repr(filters), "random_state": random_state})
+    return OversampleSummary("generator parameters", by, "render", chash, created, written,
+                             per_stratum, skipped)

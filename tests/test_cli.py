@@ -77,14 +77,23 @@ def test_demo_builds_real_and_synthetic_and_reruns_as_a_noop(tmp_path):
     first = _invoke("demo", "-w", ws, "--small").output
     assert "added 1797 row(s)" in first
     assert "generate digits3d" in first and "generate objects" in first
-    frame = open_workspace(ws).to_pandas(columns=["source", "gen_ablated", "gen_recipe"])
+    frame = open_workspace(ws).to_pandas(columns=["source", "gen_ablated", "gen_recipe",
+                                                  "oversample_kind", "parent_ids"])
     assert (frame["source"] == "real").sum() == 1797
-    synthetic = frame[frame["source"] == "synthetic"]
+    rendered = frame[frame["source"] == "synthetic"]
+    synthetic = rendered[rendered["oversample_kind"].isna()]
     assert (synthetic["gen_recipe"] == "objects").sum() == 9
     ablations = synthetic.loc[synthetic["gen_recipe"] == "digits3d", "gen_ablated"]
     assert ablations.value_counts().to_dict() == {
         "none": 180, **{name: 20 for name in ("materials", "lighting", "camera", "pose",
                                               "background", "sensor")}}
+    # Step 9: oversampled rows in each space, every one with its parents.
+    interpolated = rendered[rendered["oversample_kind"] == "interpolate"]
+    oversampled = frame[frame["source"] == "oversampled"]
+    assert len(interpolated) > 0 and len(oversampled) > 0
+    assert all(len(p) == 2 for p in interpolated["parent_ids"])
+    assert all(len(p) >= 2 for p in oversampled["parent_ids"])
+    assert "9. oversampling" in first
     second = _invoke("demo", "-w", ws, "--small").output
     assert "added 0 row(s)" in second and "0 written" in second
     assert open_workspace(ws).samples.count() == len(frame)

@@ -120,13 +120,51 @@ def test_cli_oversample_and_its_errors(digits_ws):
     from curator.cli import app
 
     runner = CliRunner()
-    out = runner.invoke(app, ["oversample", "pixels", "--target", "18", "-w",
+    out = runner.invoke(app, ["oversample", "-e", "pixels", "--target", "18", "-w",
                               str(digits_ws.root)])
     assert out.exit_code == 0, out.output
     assert "new in the workspace" in out.output and "label=" in out.output
-    bad = runner.invoke(app, ["oversample", "pixels", "--target", "lots", "-w",
-                              str(digits_ws.root)])
+    bad = runner.invoke(app, ["oversample", "--target", "lots", "-w", str(digits_ws.root)])
     assert bad.exit_code == 2 and "--target must be" in bad.output
-    small = runner.invoke(app, ["oversample", "pixels", "--by", "label,split", "--target",
+    small = runner.invoke(app, ["oversample", "--by", "label,split", "--target",
                                 "balanced", "-w", str(digits_ws.root)])
     assert small.exit_code == 2 and "fewer than k_neighbors + 1" in small.output
+
+
+def test_cli_render_and_images_modes_end_to_end(tmp_path):
+    from typer.testing import CliRunner
+
+    from curator import init_workspace
+    from curator.cli import app
+    from curator.ingest import ingest, read_digits
+    from generators.recipe import load_recipe
+    from generators.run import generate
+
+    ws = init_workspace(tmp_path / "ws")
+    ingest(ws, read_digits(80))
+    generate(ws, load_recipe("digits3d"), 80, seed=0, workers=1)
+    runner = CliRunner()
+    small = runner.invoke(app, ["oversample", "--render", "--target", "10", "-w",
+                                str(ws.root)])
+    assert small.exit_code == 0 and "skipped (too few samples): digits3d label=" in small.output
+    render = runner.invoke(app, ["oversample", "--render", "--target", "10", "--k", "3", "-w",
+                                 str(ws.root)])
+    assert render.exit_code == 0, render.output
+    rows = ws.to_pandas(["label", "source", "parent_ids", "interp_weight", "pose_yaw_deg"],
+                        [("oversample_kind", "==", "interpolate")])
+    assert len(rows) > 0 and (rows.source == "synthetic").all()
+    parents = ws.to_pandas(["sample_id", "label", "pose_yaw_deg"]).set_index("sample_id")
+    for row in rows.itertuples():  # a rendered interpolation of its two parents
+        a, b = row.parent_ids
+        assert parents.label[a] == parents.label[b] == row.label
+        lo, hi = sorted((parents.pose_yaw_deg[a], parents.pose_yaw_deg[b]))
+        assert lo - 1e-6 <= row.pose_yaw_deg <= hi + 1e-6
+    counts = ws.to_pandas(["label", "source"], [("source", "==", "synthetic")]).label
+    assert (counts.value_counts() >= 10).all()
+    images = runner.invoke(app, ["oversample", "--images", "--target", "10", "-w",
+                                 str(ws.root)])
+    assert images.exit_code == 0, images.output
+    made = ws.to_pandas(["label", "image_bytes"], [("source", "==", "oversampled")])
+    assert len(made) > 0 and made.image_bytes.notna().all()
+    both = runner.invoke(app, ["oversample", "--images", "--render", "-w", str(ws.root)])
+    assert both.exit_code == 2 and "choose one of --render and --images" in both.output
