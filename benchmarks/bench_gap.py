@@ -18,15 +18,16 @@ Usage: ``python benchmarks/bench_gap.py [--prdc-size 10000] [--n 200000] [--quic
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
-import os
-import platform
 import time
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import sklearn
-from memory import reset_peak, status_kb  # benchmarks/memory.py (scripts run from benchmarks/)
+from memory import (  # benchmarks/memory.py (scripts run from benchmarks/)
+    in_fresh_process,
+    machine_line,
+    reset_peak,
+    status_kb,
+)
 
 from curator import gap
 
@@ -151,21 +152,9 @@ def measure_report(n: int, dim: int, breakdown: bool) -> dict:
             "findings": [f"{f.kind} ({f.subject})" for f in result.findings]}
 
 
-def in_fresh_process(fn, *args) -> dict:
-    """``fn(*args)`` in a new interpreter: its peak RSS is this measurement's alone."""
-    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
-        return pool.submit(fn, *args).result()
-
-
 # -- report ---------------------------------------------------------------------------------
 def print_header() -> None:
-    with open("/proc/meminfo") as fh:
-        mem_gib = float(fh.readline().split()[1]) / 2**20
-    with open("/proc/cpuinfo") as fh:
-        model = next((ln.split(":", 1)[1].strip() for ln in fh
-                      if ln.startswith("model name")), platform.machine())
-    print(f"{os.cpu_count()} cores ({model}), {mem_gib:.0f} GiB RAM; python "
-          f"{platform.python_version()}, numpy {np.__version__}, scikit-learn "
+    print(f"{machine_line()}, numpy {np.__version__}, scikit-learn "
           f"{sklearn.__version__}")
 
 

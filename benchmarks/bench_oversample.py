@@ -24,17 +24,19 @@ Usage: ``python benchmarks/bench_oversample.py [--n 1000000] [--dim 64] [--minor
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
 import os
-import platform
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 
 import imblearn
 import numpy as np
 import sklearn
-from memory import reset_peak, status_kb  # benchmarks/memory.py (scripts run from benchmarks/)
+from memory import (  # benchmarks/memory.py (scripts run from benchmarks/)
+    in_fresh_process,
+    machine_line,
+    reset_peak,
+    status_kb,
+)
 
 SEED = 0
 K = 5
@@ -138,23 +140,11 @@ def measure(method: str, n: int, dim: int, minority: float, repeat: int, out_dir
             "n_new": len(new), "provenance_err": provenance}
 
 
-def in_fresh_process(fn, *args) -> dict:
-    """``fn(*args)`` in a new interpreter: its peak RSS is this measurement's alone."""
-    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
-        return pool.submit(fn, *args).result()
-
-
 # -- report ---------------------------------------------------------------------------------
 def print_header() -> None:
-    with open("/proc/meminfo") as fh:
-        mem_gib = float(fh.readline().split()[1]) / 2**20
-    with open("/proc/cpuinfo") as fh:
-        model = next((ln.split(":", 1)[1].strip() for ln in fh
-                      if ln.startswith("model name")), platform.machine())
     import faiss
 
-    print(f"{os.cpu_count()} cores ({model}), {mem_gib:.0f} GiB RAM; python "
-          f"{platform.python_version()}, numpy {np.__version__}, scikit-learn "
+    print(f"{machine_line()}, numpy {np.__version__}, scikit-learn "
           f"{sklearn.__version__}, imbalanced-learn {imblearn.__version__}, faiss "
           f"{faiss.__version__}")
 
