@@ -46,8 +46,10 @@ def oversample(
     target: Annotated[str, typer.Option("--target", help="'balanced' (every stratum up to "
                                         "the largest), a count N (each stratum up to N), or "
                                         "a fraction of the largest (0.5).")] = "balanced",
-    sampler: Annotated[str, typer.Option("--sampler", help="Feature space: smote or "
-                                         "borderline (Borderline-SMOTE 1).")] = "smote",
+    sampler: Annotated[str, typer.Option("--sampler", help="Feature space: smote, "
+                                         "borderline (Borderline-SMOTE 1), smote-tomek or "
+                                         "smote-enn (SMOTE, then a cleaner that lists the "
+                                         "samples it would drop).")] = "smote",
     k: Annotated[int, typer.Option("--k", min=1, help="Neighbours per minority sample.")] = 5,
     where: Annotated[list[str] | None, typer.Option(
         "--where", help="Only these samples take part, e.g. \"source == 'real'\" "

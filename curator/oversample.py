@@ -28,7 +28,7 @@ OVERSAMPLE_VERSION = "1"
 
 #: Samplers whose new points are ``x_i + w (x_nn - x_i)`` between two rows of the same class,
 #: so both parents can be recorded.
-SAMPLERS = ("smote", "borderline")
+SAMPLERS = ("smote", "borderline", "smote-tomek", "smote-enn")
 
 
 class _Recorder:
@@ -55,6 +55,9 @@ class Oversampled:
 
     frame: pd.DataFrame
     vectors: np.ndarray
+    #: With a cleaning sampler (smote-tomek, smote-enn): the input rows (ids) the cleaner
+    #: would drop. Reported, never deleted: the curator decides.
+    removed: np.ndarray = field(default_factory=lambda: np.zeros(0, object))
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -76,7 +79,10 @@ def oversample(X: Any, strata: Sequence[Any], *, ids: Sequence[str] | None = Non
     ids
         Sample ids for the parent columns (default: row positions as text).
     sampler
-        ``"smote"`` or ``"borderline"`` (Borderline-SMOTE 1).
+        ``"smote"``, ``"borderline"`` (Borderline-SMOTE 1), or SMOTE followed by a cleaner
+        over the result as imbalanced-learn's ``SMOTETomek`` / ``SMOTEENN`` do
+        (``"smote-tomek"``, ``"smote-enn"``): new rows the cleaner drops are not returned,
+        input rows it would drop are listed in ``removed``.
     k_neighbors
         Neighbours per minority sample, searched by :class:`NeighborIndex` (exact).
     sampling_strategy
@@ -119,12 +125,13 @@ def oversample(X: Any, strata: Sequence[Any], *, ids: Sequence[str] | None = Non
         if isinstance(sampling_strategy, Mapping) else sampling_strategy
     nn = NeighborIndex(k_neighbors + 1, random_state=random_state)
     common = {"sampling_strategy": strategy, "k_neighbors": nn, "random_state": random_state}
-    model = _SMOTE(**common) if sampler == "smote" else _BorderlineSMOTE(
-        kind="borderline-1", m_neighbors=NeighborIndex(11), **common)  # imblearn: 10 + self
+    model = _BorderlineSMOTE(kind="borderline-1", m_neighbors=NeighborIndex(11), **common) \
+        if sampler == "borderline" else _SMOTE(**common)  # m: imblearn's 10, plus self
     model.generated_ = []
-    X_res, _ = model.fit_resample(X, codes)
-    vectors = np.array(X_res[len(X):], dtype=np.float32)  # a copy: X_res is freed
-    del X_res
+    X_res, y_res = model.fit_resample(X, codes)
+    keep_new, removed = _clean(sampler, X_res, y_res, len(X))
+    vectors = np.array(X_res[len(X):][keep_new], dtype=np.float32)  # a copy: X_res is freed
+    del X_res, y_res
     parts = []
     for code, rows, partners, steps in model.generated_:
         members = np.flatnonzero(codes == code)
@@ -137,13 +144,30 @@ def oversample(X: Any, strata: Sequence[Any], *, ids: Sequence[str] | None = Non
         return _empty(X.shape[1])
     base = np.concatenate([p[1] for p in parts])
     partner = np.concatenate([p[2] for p in parts])
-    sid = np.asarray(ids, dtype=object) if ids is not None else None
+    sid = np.asarray(ids, dtype=object) if ids is not None else \
+        np.arange(len(X)).astype(str).astype(object)
     frame = pd.DataFrame({
         "stratum": np.concatenate([np.full(len(p[1]), p[0], dtype=object) for p in parts]),
-        "parent_a": sid[base] if sid is not None else base.astype(str).astype(object),
-        "parent_b": sid[partner] if sid is not None else partner.astype(str).astype(object),
+        "parent_a": sid[base], "parent_b": sid[partner],
         "weight": np.concatenate([p[3] for p in parts])})
-    return Oversampled(frame, vectors)
+    return Oversampled(frame[keep_new].reset_index(drop=True), vectors, sid[removed])
+
+
+def _clean(sampler: str, X_res: np.ndarray, y_res: np.ndarray, n: int
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """``(kept new rows mask, dropped input rows)`` of the cleaning step, if any (as
+    imbalanced-learn's SMOTETomek / SMOTEENN clean: every class, after SMOTE)."""
+    if sampler not in ("smote-tomek", "smote-enn"):
+        return np.ones(len(X_res) - n, bool), np.zeros(0, np.int64)
+    from imblearn.under_sampling import EditedNearestNeighbours, TomekLinks
+
+    cleaner = TomekLinks(sampling_strategy="all") if sampler == "smote-tomek" else \
+        EditedNearestNeighbours(sampling_strategy="all", n_neighbors=NeighborIndex(4))
+    cleaner.fit_resample(X_res, y_res)
+    kept = np.asarray(cleaner.sample_indices_)
+    keep_new = np.zeros(len(X_res) - n, bool)
+    keep_new[kept[kept >= n] - n] = True
+    return keep_new, np.setdiff1d(np.arange(n), kept[kept < n])
 
 
 def _empty(dim: int) -> Oversampled:
@@ -212,6 +236,7 @@ class OversampleSummary(ResultMixin):
     written: int
     per_stratum: dict[str, int] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)  # strata too small to draw from
+    cleaned: list[str] = field(default_factory=list)  # ids a Tomek/ENN cleaner would drop
 
     def result_title(self) -> str:
         return f"oversample {self.sampler} on {self.embedding}"
@@ -222,9 +247,11 @@ class OversampleSummary(ResultMixin):
             else ""
         skipped = f"; skipped (too few samples): {', '.join(self.skipped[:5])}" \
             if self.skipped else ""
+        cleaned = (f"; the cleaner would drop {len(self.cleaned)} existing sample(s) "
+                   f"(not deleted), e.g. {', '.join(self.cleaned[:3])}") if self.cleaned else ""
         return (f"oversample {self.sampler} on {self.embedding} by {self.by} (config "
                 f"{self.config_hash}): {self.created} row(s) made, {self.written} new in the "
-                f"workspace; {top}{more}{skipped}")
+                f"workspace; {top}{more}{skipped}{cleaned}")
 
 
 def _interpolated(frame: pd.DataFrame, a: np.ndarray, b: np.ndarray, w: np.ndarray,
@@ -312,4 +339,5 @@ def oversample_workspace(ws: Workspace, embedding: str, *, by: str = "label",
                                                 made.vectors[missing]))
     counts = out["stratum"].astype(str).value_counts()
     return OversampleSummary(embedding, by, sampler, chash, n, written,
-                             {str(k): int(v) for k, v in counts.items()})
+                             {str(k): int(v) for k, v in counts.items()},
+                             cleaned=[str(i) for i in made.removed])

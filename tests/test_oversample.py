@@ -168,3 +168,19 @@ def test_cli_render_and_images_modes_end_to_end(tmp_path):
     assert len(made) > 0 and made.image_bytes.notna().all()
     both = runner.invoke(app, ["oversample", "--images", "--render", "-w", str(ws.root)])
     assert both.exit_code == 2 and "choose one of --render and --images" in both.output
+
+
+@pytest.mark.parametrize("sampler, reference", [("smote-tomek", "SMOTETomek"),
+                                                ("smote-enn", "SMOTEENN")])
+def test_cleaning_samplers_match_imblearn_and_report_what_they_would_drop(sampler, reference):
+    import imblearn.combine
+
+    X, y = blobs(shift=1.0)
+    made = oversample(X, y, sampler=sampler, random_state=0)
+    ref = getattr(imblearn.combine, reference)(random_state=0)
+    expected, _ = ref.fit_resample(X, y)
+    cleaner = ref.tomek_ if sampler == "smote-tomek" else ref.enn_
+    kept = cleaner.sample_indices_
+    np.testing.assert_allclose(made.vectors, expected[(kept < len(X)).sum():], rtol=1e-6)
+    assert sorted(made.removed.astype(int)) == sorted(set(range(len(X))) - set(kept))
+    assert len(made.removed) > 0 and parents_reproduce(X, made) < 1e-5
