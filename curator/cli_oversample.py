@@ -40,6 +40,10 @@ def oversample(
     images: Annotated[bool, typer.Option(
         "--images", help="Image space: fit a PCA + Gaussian-mixture model per short stratum "
         "on its images (real ones by default) and sample new images.")] = False,
+    like: Annotated[list[str] | None, typer.Option(
+        "--like", help="With --render: 'more like this one': --n renders around this "
+        "rendered sample's recorded parameters (repeatable).")] = None,
+    n: Annotated[int, typer.Option("--n", min=1, help="Variations per --like sample.")] = 5,
     by: Annotated[str, typer.Option("--by", help="Strata to balance: label and binned "
                                     "attributes, e.g. 'label,pose_yaw_deg:4' (the label is "
                                     "always included).")] = "label",
@@ -63,8 +67,11 @@ def oversample(
     --render: the same between generator parameters, rendered as new labelled images.
     --images: new images sampled from a small generative model of the stratum's images.
 
+    --render --like ID: variations around one rendered sample's parameters.
+
     Examples: curator oversample -e pixels --where "source == 'real'" -w WS;
-    curator oversample --by label,pose_yaw_deg:4 --target balanced --render -w WS
+    curator oversample --by label,pose_yaw_deg:4 --target balanced --render -w WS;
+    curator oversample --render --like SAMPLE_ID --n 8 -w WS
     """
     with _errors_as_messages():
         from curator.oversample import oversample_workspace, strategy_for
@@ -72,10 +79,16 @@ def oversample(
         if render and images:
             raise CuratorError("choose one of --render and --images (or neither, for feature "
                                "space)")
+        if like and not render:
+            raise CuratorError("--like re-renders exemplars: add --render")
         ws = open_workspace(workspace)
         goal = strategy_for(parse_target(target))
         filters = parse_wheres(where)
-        if render:
+        if render and like:
+            from generators.param_oversample import variations_workspace
+
+            summary = variations_workspace(ws, like, n, random_state=seed)
+        elif render:
             from generators.param_oversample import oversample_render_workspace
 
             summary = oversample_render_workspace(ws, by=by, target=goal, k_neighbors=k,

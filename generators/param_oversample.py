@@ -385,3 +385,40 @@ def oversample_render_workspace(ws: Any, *, by: str = "label", target: Any = "au
                          "filters": repr(filters), "random_state": random_state})
     return OversampleSummary("generator parameters", by, "render", chash, created, written,
                              per_stratum, skipped)
+
+
+def variations_workspace(ws: Any, sample_ids: Sequence[str], n_per_sample: int, *,
+                         scales: Mapping[str, float] | None = None,
+                         random_state: int = 0) -> Any:
+    """"More like this one": ``n_per_sample`` renders around each exemplar's recorded
+    parameters (:func:`perturb_parameters`), each with the exemplar as its parent."""
+    from curator.oversample import OversampleSummary
+
+    ids = [str(s) for s in sample_ids]
+    flat = [f.name for f in ws.samples.schema()
+            if not (pa.types.is_binary(f.type) or pa.types.is_list(f.type)
+                    or pa.types.is_struct(f.type))]
+    frame = ws.to_pandas(flat, [("sample_id", "in", ids)])
+    missing = sorted(set(ids) - set(frame["sample_id"]))
+    if missing:
+        raise AnalysisError(f"no sample(s) {missing[:5]} in {ws.root}")
+    recipes = frame["gen_recipe"] if "gen_recipe" in frame else pd.Series(None, frame.index)
+    if recipes.isna().any():
+        bad = frame.loc[recipes.isna(), "sample_id"].tolist()[:5]
+        raise AnalysisError("variations need rendered exemplars with recorded generator "
+                            f"parameters; not rendered: {bad}")
+    created = written = 0
+    per: dict[str, int] = {}
+    for _, group in frame.groupby("gen_recipe", sort=True):
+        columns = [c for c in PARAM_COLUMNS if c in group and group[c].notna().all()]
+        rows = perturb_parameters(group, n_per_sample, columns=columns, scales=scales,
+                                  random_state=random_state)
+        done = render_parameter_rows(ws, rows, seed=random_state)
+        created += len(done)
+        written += int(done["written"].sum())
+        per.update({f"like {sid}": int(c) for sid, c in
+                    done["parent_a"].astype(str).value_counts(sort=False).items()})
+    chash = config_hash({"like": sorted(ids), "n": n_per_sample, "scales": dict(scales or {}),
+                         "random_state": random_state})
+    return OversampleSummary("generator parameters", "exemplar", "perturb", chash, created,
+                             written, per)

@@ -168,6 +168,19 @@ def test_cli_render_and_images_modes_end_to_end(tmp_path):
     assert len(made) > 0 and made.image_bytes.notna().all()
     both = runner.invoke(app, ["oversample", "--images", "--render", "-w", str(ws.root)])
     assert both.exit_code == 2 and "choose one of --render and --images" in both.output
+    # "More like this one": renders around an exemplar, each with it as the one parent.
+    exemplar = ws.to_pandas(["sample_id", "pose_yaw_deg"],
+                            [("gen_recipe", "==", "digits3d")]).iloc[0]
+    like = runner.invoke(app, ["oversample", "--render", "--like", exemplar.sample_id,
+                               "--n", "3", "-w", str(ws.root)])
+    assert like.exit_code == 0 and "3 new in the workspace" in like.output, like.output
+    near = ws.to_pandas(["parent_ids", "pose_yaw_deg", "oversample_kind"],
+                        [("oversample_kind", "==", "perturb")])
+    assert len(near) == 3 and all(list(p) == [exemplar.sample_id] for p in near.parent_ids)
+    assert (abs(near.pose_yaw_deg - exemplar.pose_yaw_deg) < 30).all()  # 5 deg noise
+    real_id = ws.to_pandas(["sample_id"], [("source", "==", "real")]).sample_id.iloc[0]
+    bad = runner.invoke(app, ["oversample", "--render", "--like", real_id, "-w", str(ws.root)])
+    assert bad.exit_code == 2 and "not rendered" in bad.output
 
 
 @pytest.mark.parametrize("sampler, reference", [("smote-tomek", "SMOTETomek"),
