@@ -144,13 +144,18 @@ def oversample(X: Any, strata: Sequence[Any], *, ids: Sequence[str] | None = Non
         return _empty(X.shape[1])
     base = np.concatenate([p[1] for p in parts])
     partner = np.concatenate([p[2] for p in parts])
-    sid = np.asarray(ids, dtype=object) if ids is not None else \
-        np.arange(len(X)).astype(str).astype(object)
+    sid = np.asarray(ids, dtype=object) if ids is not None else None
+
+    def id_of(rows: np.ndarray) -> np.ndarray:  # ids of the rows used (not all n as text)
+        return sid[rows] if sid is not None else rows.astype(str).astype(object)
+
+    base, partner = base[keep_new], partner[keep_new]
     frame = pd.DataFrame({
-        "stratum": np.concatenate([np.full(len(p[1]), p[0], dtype=object) for p in parts]),
-        "parent_a": sid[base], "parent_b": sid[partner],
-        "weight": np.concatenate([p[3] for p in parts])})
-    return Oversampled(frame[keep_new].reset_index(drop=True), vectors, sid[removed])
+        "stratum": np.concatenate([np.full(len(p[1]), p[0], dtype=object)
+                                   for p in parts])[keep_new],
+        "parent_a": id_of(base), "parent_b": id_of(partner),
+        "weight": np.concatenate([p[3] for p in parts])[keep_new]})
+    return Oversampled(frame, vectors, id_of(removed))
 
 
 def _clean(sampler: str, X_res: np.ndarray, y_res: np.ndarray, n: int
