@@ -38,9 +38,12 @@ class NeighborsError(CuratorError, ValueError):
 def as_float32(X: Any, *, what: str = "X", allow_empty: bool = True) -> np.ndarray:
     """``X`` as a C-contiguous float32 matrix (no copy when it already is one).
 
-    float64, float16 and integer input are converted; NaN or inf raises
+    float64, float16 and integer input are converted, scipy sparse matrices densified (as
+    imbalanced-learn's SMOTE-NC passes its one-hot encoding); NaN or inf raises
     :class:`NeighborsError` naming the first bad row.
     """
+    if hasattr(X, "toarray") and hasattr(X, "nnz"):  # scipy.sparse, without importing it
+        X = X.toarray()
     arr = np.asarray(X)
     if arr.ndim != 2:
         raise NeighborsError(f"{what} must be a 2-D array (n_samples, n_features); got shape "

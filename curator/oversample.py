@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from imblearn.over_sampling import SMOTE, BorderlineSMOTE
+from imblearn.over_sampling import SMOTE, SMOTENC, BorderlineSMOTE
 
 from curator.hashing import config_hash, text_id
 from curator.neighbors import NeighborIndex, as_float32
@@ -45,6 +45,10 @@ class _SMOTE(_Recorder, SMOTE):
 
 
 class _BorderlineSMOTE(_Recorder, BorderlineSMOTE):
+    pass
+
+
+class _SMOTENC(_Recorder, SMOTENC):
     pass
 
 
@@ -181,6 +185,69 @@ def _empty(dim: int) -> Oversampled:
                                      "parent_b": pd.Series([], dtype=object),
                                      "weight": pd.Series([], dtype=np.float64)}),
                        np.zeros((0, dim), np.float32))
+
+
+def oversample_table(frame: pd.DataFrame, strata: Sequence[Any], *,
+                     categorical: Sequence[str] | None = None,
+                     ids: Sequence[str] | None = None, k_neighbors: int = 5,
+                     sampling_strategy: str | float | Mapping[Any, int] = "auto",
+                     random_state: int = 0) -> pd.DataFrame:
+    """SMOTE-NC on an attribute table with numeric and categorical columns, with provenance.
+
+    Numeric columns are z-scored first (so yaw in degrees and temperature in kelvin weigh
+    alike in the neighbour search), interpolated as ``a + weight (b - a)`` and scaled back;
+    a categorical column takes the most frequent value among the base row's neighbours
+    (imbalanced-learn's SMOTE-NC). ``categorical`` defaults to the non-numeric columns.
+
+    Returns one row per new sample: ``stratum``, ``parent_a``, ``parent_b``, ``weight`` and
+    the attribute columns.
+    """
+    if not isinstance(frame, pd.DataFrame) or frame.empty:
+        raise AnalysisError("oversample_table needs a non-empty DataFrame of attributes")
+    cats = list(categorical) if categorical is not None else [
+        c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])
+        or pd.api.types.is_bool_dtype(frame[c])]
+    unknown = [c for c in cats if c not in frame.columns]
+    if unknown:
+        raise AnalysisError(f"unknown categorical column(s) {unknown}; columns: "
+                            f"{list(frame.columns)}")
+    nums = [c for c in frame.columns if c not in cats]
+    if not cats or not nums:
+        raise AnalysisError("SMOTE-NC needs numeric and categorical columns; for numbers "
+                            "only use oversample(), for categories only there is nothing to "
+                            "interpolate")
+    if frame[nums].isna().any().any() or frame[cats].isna().any().any():
+        raise AnalysisError("attribute table has missing values; fill or drop those rows")
+    mean, std = frame[nums].mean(), frame[nums].std(ddof=0).replace(0, 1)
+    table = pd.concat([(frame[nums] - mean) / std, frame[cats].astype(str)], axis=1)
+    keys = np.asarray(list(strata), dtype=object)
+    codes, names = pd.factorize(keys, sort=True)
+    counts = pd.Series(np.bincount(codes, minlength=len(names)), index=list(names))
+    short = [f"{k} ({counts[k]})" for k in _targets(counts, sampling_strategy)
+             if counts[k] < k_neighbors + 1]
+    if short:
+        raise AnalysisError(f"strata with fewer than k_neighbors + 1 = {k_neighbors + 1} "
+                            f"samples cannot be interpolated: {', '.join(short[:10])}")
+    code_of = {k: i for i, k in enumerate(names)}
+    strategy = {code_of[k]: v for k, v in sampling_strategy.items()} \
+        if isinstance(sampling_strategy, Mapping) else sampling_strategy
+    model = _SMOTENC(categorical_features=list(range(len(nums), len(nums) + len(cats))),
+                     k_neighbors=NeighborIndex(k_neighbors + 1, random_state=random_state),
+                     sampling_strategy=strategy, random_state=random_state)
+    model.generated_ = []
+    X_res, _ = model.fit_resample(table, codes)
+    new = X_res.iloc[len(frame):].reset_index(drop=True)
+    new[nums] = new[nums].astype(np.float64) * std + mean
+    sid = np.asarray(ids, dtype=object) if ids is not None else \
+        np.arange(len(frame)).astype(str).astype(object)
+    parents = []
+    for code, rows, partners, steps in model.generated_:
+        members = np.flatnonzero(codes == code)
+        parents.append(pd.DataFrame({"stratum": names[code], "parent_a": sid[members[rows]],
+                                     "parent_b": sid[members[partners]], "weight": steps}))
+    lineage = pd.concat(parents, ignore_index=True) if parents else pd.DataFrame(
+        columns=["stratum", "parent_a", "parent_b", "weight"])
+    return pd.concat([lineage, new[nums + cats]], axis=1)
 
 
 class AtLeast(int):

@@ -197,3 +197,35 @@ def test_cleaning_samplers_match_imblearn_and_report_what_they_would_drop(sample
     np.testing.assert_allclose(made.vectors, expected[(kept < len(X)).sum():], rtol=1e-6)
     assert sorted(made.removed.astype(int)) == sorted(set(range(len(X))) - set(kept))
     assert len(made.removed) > 0 and parents_reproduce(X, made) < 1e-5
+
+
+def test_smote_nc_on_a_mixed_attribute_table():
+    import pandas as pd
+    from imblearn.over_sampling import SMOTENC
+
+    from curator.oversample import oversample_table
+
+    rng = np.random.default_rng(0)
+    n = 300
+    table = pd.DataFrame({"pose_yaw_deg": rng.uniform(-60, 60, n),
+                          "color_temp_k": rng.uniform(3000, 7000, n),
+                          "bg_kind": rng.choice(["flat", "texture"], n)})
+    strata = np.array(["a"] * 260 + ["b"] * 40, dtype=object)
+    out = oversample_table(table, strata, random_state=0)
+    assert len(out) == 220 and (out.stratum == "b").all()
+    nums = ["pose_yaw_deg", "color_temp_k"]
+    a = table.loc[out.parent_a.astype(int), nums].to_numpy()
+    b = table.loc[out.parent_b.astype(int), nums].to_numpy()
+    np.testing.assert_allclose(a + out.weight.to_numpy()[:, None] * (b - a), out[nums],
+                               rtol=1e-9)  # numbers on the parents' segment, in their units
+    assert set(out.bg_kind) <= {"flat", "texture"}
+    # The same rows as imbalanced-learn's SMOTE-NC on the z-scored table.
+    z = (table[nums] - table[nums].mean()) / table[nums].std(ddof=0)
+    ref, _ = SMOTENC(categorical_features=[2], random_state=0).fit_resample(
+        pd.concat([z, table[["bg_kind"]]], axis=1), strata)
+    expected = ref.iloc[n:].reset_index(drop=True)
+    np.testing.assert_allclose(expected[nums].astype(float) * table[nums].std(ddof=0)
+                               + table[nums].mean(), out[nums], rtol=1e-6)
+    assert (expected.bg_kind.to_numpy() == out.bg_kind.to_numpy()).all()
+    with pytest.raises(AnalysisError, match="numeric and categorical"):
+        oversample_table(table[nums], strata)
