@@ -108,25 +108,9 @@ def oversample(X: Any, strata: Sequence[Any], *, ids: Sequence[str] | None = Non
         raise AnalysisError(f"ids has {len(ids)} entries for {len(X)} rows")
     if sampler not in SAMPLERS:
         raise AnalysisError(f"sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
-    # imbalanced-learn sees integer codes in sorted key order: the classes are processed in
-    # the order it would use for the keys themselves, without sorting n Python objects.
-    codes, names = pd.factorize(keys, sort=True)
-    counts = pd.Series(np.bincount(codes, minlength=len(names)), index=list(names))
-    if isinstance(sampling_strategy, AtLeast):
-        sampling_strategy = {k: int(sampling_strategy) for k, c in counts.items()
-                             if c < sampling_strategy}
-        if not sampling_strategy:
-            return _empty(X.shape[1])
-    targets = _targets(counts, sampling_strategy)
-    short = [f"{k} ({counts[k]})" for k in targets if counts[k] < k_neighbors + 1]
-    if short:
-        raise AnalysisError(
-            f"strata with fewer than k_neighbors + 1 = {k_neighbors + 1} samples cannot be "
-            f"interpolated: {', '.join(map(str, short[:10]))}; lower k_neighbors, merge "
-            "those strata (fewer bins), or leave them out of sampling_strategy")
-    code_of = {k: i for i, k in enumerate(names)}
-    strategy = {code_of[k]: v for k, v in sampling_strategy.items()} \
-        if isinstance(sampling_strategy, Mapping) else sampling_strategy
+    codes, names, strategy = _coded_strategy(keys, sampling_strategy, k_neighbors)
+    if strategy is None:
+        return _empty(X.shape[1])
     nn = NeighborIndex(k_neighbors + 1, random_state=random_state)
     common = {"sampling_strategy": strategy, "k_neighbors": nn, "random_state": random_state}
     model = _BorderlineSMOTE(kind="borderline-1", m_neighbors=NeighborIndex(11), **common) \
@@ -179,6 +163,33 @@ def _clean(sampler: str, X_res: np.ndarray, y_res: np.ndarray, n: int
     return keep_new, np.setdiff1d(np.arange(n), kept[kept < n])
 
 
+def _coded_strategy(keys: np.ndarray, sampling_strategy: Any, k_neighbors: int
+                    ) -> tuple[np.ndarray, np.ndarray, Any]:
+    """``(codes, names, strategy over codes)``; strategy ``None`` when nothing is to be made.
+
+    imbalanced-learn sees integer codes in sorted key order: the classes are processed in
+    the order it would use for the keys themselves, without sorting n Python objects.
+    """
+    codes, names = pd.factorize(keys, sort=True)
+    counts = pd.Series(np.bincount(codes, minlength=len(names)), index=list(names))
+    if isinstance(sampling_strategy, AtLeast):
+        sampling_strategy = {k: int(sampling_strategy) for k, c in counts.items()
+                             if c < sampling_strategy}
+        if not sampling_strategy:
+            return codes, names, None
+    short = [f"{k} ({counts[k]})" for k in _targets(counts, sampling_strategy)
+             if counts[k] < k_neighbors + 1]
+    if short:
+        raise AnalysisError(
+            f"strata with fewer than k_neighbors + 1 = {k_neighbors + 1} samples cannot be "
+            f"interpolated: {', '.join(map(str, short[:10]))}; lower k_neighbors, merge "
+            "those strata (fewer bins), or leave them out of sampling_strategy")
+    code_of = {k: i for i, k in enumerate(names)}
+    strategy = {code_of[k]: v for k, v in sampling_strategy.items()} \
+        if isinstance(sampling_strategy, Mapping) else sampling_strategy
+    return codes, names, strategy
+
+
 def _empty(dim: int) -> Oversampled:
     return Oversampled(pd.DataFrame({"stratum": pd.Series([], dtype=object),
                                      "parent_a": pd.Series([], dtype=object),
@@ -220,17 +231,11 @@ def oversample_table(frame: pd.DataFrame, strata: Sequence[Any], *,
         raise AnalysisError("attribute table has missing values; fill or drop those rows")
     mean, std = frame[nums].mean(), frame[nums].std(ddof=0).replace(0, 1)
     table = pd.concat([(frame[nums] - mean) / std, frame[cats].astype(str)], axis=1)
-    keys = np.asarray(list(strata), dtype=object)
-    codes, names = pd.factorize(keys, sort=True)
-    counts = pd.Series(np.bincount(codes, minlength=len(names)), index=list(names))
-    short = [f"{k} ({counts[k]})" for k in _targets(counts, sampling_strategy)
-             if counts[k] < k_neighbors + 1]
-    if short:
-        raise AnalysisError(f"strata with fewer than k_neighbors + 1 = {k_neighbors + 1} "
-                            f"samples cannot be interpolated: {', '.join(short[:10])}")
-    code_of = {k: i for i, k in enumerate(names)}
-    strategy = {code_of[k]: v for k, v in sampling_strategy.items()} \
-        if isinstance(sampling_strategy, Mapping) else sampling_strategy
+    codes, names, strategy = _coded_strategy(np.asarray(list(strata), dtype=object),
+                                             sampling_strategy, k_neighbors)
+    if strategy is None:
+        return pd.DataFrame(columns=["stratum", "parent_a", "parent_b", "weight", *nums,
+                                     *cats])
     model = _SMOTENC(categorical_features=list(range(len(nums), len(nums) + len(cats))),
                      k_neighbors=NeighborIndex(k_neighbors + 1, random_state=random_state),
                      sampling_strategy=strategy, random_state=random_state)
