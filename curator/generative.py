@@ -294,15 +294,12 @@ def oversample_images_workspace(ws: Any, *, by: str = "label", target: Any = "au
     fewer than two images are skipped and named in the summary's ``skipped``.
     """
     from curator.images import decode_bytes
-    from curator.oversample import OversampleSummary, stratum_deficits
-    from curator.strata import parse_by, stratum_keys
+    from curator.oversample import OversampleSummary, stratum_deficits, with_label
+    from curator.strata import stratum_keys
 
-    if "label" not in [n for n, _ in parse_by(by)]:
-        by = ",".join(["label", by]) if by else "label"
+    by = with_label(by)
     filters = filters if filters is not None else [("source", "==", "real")]
-    flat = [f.name for f in ws.samples.schema()
-            if not (pa.types.is_binary(f.type) or pa.types.is_list(f.type)
-                    or pa.types.is_struct(f.type))]
+    flat = ws.scalar_columns()
     frame = ws.to_pandas(flat, filters)
     frame = frame[frame["label"].notna()].reset_index(drop=True)
     if frame.empty:

@@ -265,6 +265,15 @@ def strategy_for(target: Any) -> Any:
         else target
 
 
+def with_label(by: str | None) -> str:
+    """The stratum spec with ``label`` in it: an oversampled row never mixes two labels."""
+    from curator.strata import parse_by
+
+    if "label" in [n for n, _ in parse_by(by)]:
+        return str(by)
+    return ",".join(["label", by]) if by else "label"
+
+
 def stratum_deficits(counts: pd.Series, target: Any) -> dict[Any, int]:
     """Samples each stratum lacks: ``"auto"`` up to the largest stratum, :class:`AtLeast`
     (N) up to N, a fraction r up to r x the largest (imbalanced-learn's meanings)."""
@@ -356,15 +365,11 @@ def oversample_workspace(ws: Workspace, embedding: str, *, by: str = "label",
     nothing. Rows already ``oversampled`` are never parents.
     """
     from curator.embed.store import EmbeddingStore, load_embedding, vectors_table
-    from curator.strata import parse_by, stratum_keys
+    from curator.strata import stratum_keys
 
-    names = [n for n, _ in parse_by(by)]
-    if "label" not in names:
-        by = ",".join(["label", by]) if by else "label"
+    by = with_label(by)
     emb = load_embedding(ws, embedding)
-    columns = [f.name for f in ws.samples.schema()
-               if not (pa.types.is_binary(f.type) or pa.types.is_list(f.type)
-                       or pa.types.is_struct(f.type))]
+    columns = ws.scalar_columns()
     frame = ws.to_pandas(columns, filters)
     frame = frame[(frame["source"] != "oversampled") & frame["label"].notna()]
     frame = frame[frame["sample_id"].isin(set(emb.ids.tolist()))].reset_index(drop=True)

@@ -320,6 +320,13 @@ class Workspace:
         """All sample ids in the workspace (reads only the id column)."""
         return self.samples.id_set()
 
+    def scalar_columns(self) -> list[str]:
+        """Sample columns that hold one plain value per row: everything but pixel blobs and
+        nested (list, struct) columns. What analyses read without loading images."""
+        return [f.name for f in self.samples.schema()
+                if not (pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)
+                        or pa.types.is_nested(f.type))]
+
     def attribute_types(self) -> dict[str, pa.DataType]:
         schema = self.samples.schema()
         return {f.name: f.type for f in schema if f.name not in CORE_COLUMNS}

@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from curator.hashing import config_hash
@@ -342,14 +341,11 @@ def oversample_render_workspace(ws: Any, *, by: str = "label", target: Any = "au
     counted per recipe. A stratum with fewer than ``k_neighbors + 1`` samples is skipped and
     named in the summary. Re-running renders nothing twice.
     """
-    from curator.oversample import OversampleSummary, stratum_deficits
-    from curator.strata import parse_by, stratum_keys
+    from curator.oversample import OversampleSummary, stratum_deficits, with_label
+    from curator.strata import stratum_keys
 
-    if "label" not in [n for n, _ in parse_by(by)]:
-        by = ",".join(["label", by]) if by else "label"
-    flat = [f.name for f in ws.samples.schema()
-            if not (pa.types.is_binary(f.type) or pa.types.is_list(f.type)
-                    or pa.types.is_struct(f.type))]
+    by = with_label(by)
+    flat = ws.scalar_columns()
     frame = ws.to_pandas(flat, filters)
     keep = (frame["source"] == "synthetic") & frame["label"].notna()
     if "gen_recipe" in frame:
@@ -395,9 +391,7 @@ def variations_workspace(ws: Any, sample_ids: Sequence[str], n_per_sample: int, 
     from curator.oversample import OversampleSummary
 
     ids = [str(s) for s in sample_ids]
-    flat = [f.name for f in ws.samples.schema()
-            if not (pa.types.is_binary(f.type) or pa.types.is_list(f.type)
-                    or pa.types.is_struct(f.type))]
+    flat = ws.scalar_columns()
     frame = ws.to_pandas(flat, [("sample_id", "in", ids)])
     missing = sorted(set(ids) - set(frame["sample_id"]))
     if missing:

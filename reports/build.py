@@ -97,18 +97,10 @@ class ReportData:
         return self._knn[0][:, :k], self._knn[1][:, :k]
 
 
-def _flat_columns(ws: Workspace) -> list[str]:
-    import pyarrow as pa
-
-    return [f.name for f in ws.samples.schema()
-            if not (pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)
-                    or pa.types.is_list(f.type) or pa.types.is_struct(f.type))]
-
-
 def load_report_data(ws: Workspace, embedding: str | None = None) -> ReportData:
     """Rows and (optionally) vectors of ``ws``. ``embedding=None`` picks ``pixels`` when it
     exists, else the first embedding, else none (embedding-based sections are skipped)."""
-    frame = ws.to_pandas(_flat_columns(ws))
+    frame = ws.to_pandas(ws.scalar_columns())
     if frame.empty:
         raise CuratorError(f"workspace {ws.root} has no samples; ingest or generate some first")
     names = list_embeddings(ws)
