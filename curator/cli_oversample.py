@@ -40,6 +40,10 @@ def oversample(
     images: Annotated[bool, typer.Option(
         "--images", help="Image space: fit a PCA + Gaussian-mixture model per short stratum "
         "on its images (real ones by default) and sample new images.")] = False,
+    table: Annotated[str | None, typer.Option(
+        "--table", help="Attribute space: SMOTE-NC over these attribute columns, e.g. "
+        "'pose_yaw_deg,color_temp_k,bg_kind' (floats interpolated; text, flags and counts "
+        "by neighbour vote); new rows carry the attributes, no vector.")] = None,
     like: Annotated[list[str] | None, typer.Option(
         "--like", help="With --render: 'more like this one': --n renders around this "
         "rendered sample's recorded parameters (repeatable).")] = None,
@@ -51,7 +55,8 @@ def oversample(
                                         "the largest), a count N (each stratum up to N), or "
                                         "a fraction of the largest (0.5).")] = "balanced",
     sampler: Annotated[str, typer.Option("--sampler", help="Feature space: smote, "
-                                         "borderline (Borderline-SMOTE 1), smote-tomek or "
+                                         "borderline (Borderline-SMOTE 1), adasyn (more "
+                                         "near hard samples), smote-tomek or "
                                          "smote-enn (SMOTE, then a cleaner that lists the "
                                          "samples it would drop).")] = "smote",
     k: Annotated[int, typer.Option("--k", min=1, help="Neighbours per minority sample.")] = 5,
@@ -66,19 +71,22 @@ def oversample(
     one stratum in an embedding, each with its two parents and the weight.
     --render: the same between generator parameters, rendered as new labelled images.
     --images: new images sampled from a small generative model of the stratum's images.
+    --table COLS: SMOTE-NC rows over attribute columns (numbers and categories).
 
     --render --like ID: variations around one rendered sample's parameters.
 
     Examples: curator oversample -e pixels --where "source == 'real'" -w WS;
     curator oversample --by label,pose_yaw_deg:4 --target balanced --render -w WS;
-    curator oversample --render --like SAMPLE_ID --n 8 -w WS
+    curator oversample --render --like SAMPLE_ID --n 8 -w WS;
+    curator oversample --table pose_yaw_deg,color_temp_k,bg_kind --where "source ==
+    'synthetic'" -w WS
     """
     with _errors_as_messages():
         from curator.oversample import oversample_workspace, strategy_for
 
-        if render and images:
-            raise CuratorError("choose one of --render and --images (or neither, for feature "
-                               "space)")
+        if sum([render, images, table is not None]) > 1:
+            raise CuratorError("choose one of --render, --images and --table (or none, for "
+                               "feature space)")
         if like and not render:
             raise CuratorError("--like re-renders exemplars: add --render")
         ws = open_workspace(workspace)
@@ -93,6 +101,16 @@ def oversample(
 
             summary = oversample_render_workspace(ws, by=by, target=goal, k_neighbors=k,
                                                   filters=filters, random_state=seed)
+        elif table is not None:
+            from curator.oversample import oversample_table_workspace
+
+            columns = [c.strip() for c in table.split(",") if c.strip()]
+            if not columns:
+                raise CuratorError("--table needs attribute columns, e.g. "
+                                   "'pose_yaw_deg,bg_kind'")
+            summary = oversample_table_workspace(ws, columns, by=by, filters=filters,
+                                                 k_neighbors=k, sampling_strategy=goal,
+                                                 random_state=seed)
         elif images:
             from curator.generative import oversample_images_workspace
 
@@ -112,10 +130,11 @@ def register(app: typer.Typer) -> None:
 def demo_oversample(ws) -> None:
     """The demo's oversampling step: one run in each space, with provenance."""
     from curator.generative import oversample_images_workspace
-    from curator.oversample import oversample_workspace
+    from curator.oversample import oversample_table_workspace, oversample_workspace
     from generators.param_oversample import oversample_render_workspace
 
-    console.rule("[bold]9. oversampling: features (SMOTE), generator parameters, images")
+    console.rule("[bold]9. oversampling: features (SMOTE), generator parameters, attributes "
+                 "(SMOTE-NC), images")
     real = [("source", "==", "real")]
     steps = [
         ("feature space: SMOTE on pixels, real digits up to the largest class",
@@ -124,6 +143,11 @@ def demo_oversample(ws) -> None:
          "(label x yaw half up to 85% of the largest)",
          lambda: oversample_render_workspace(ws, by="label,pose_yaw_deg:2", target=0.85,
                                              filters=[("gen_recipe", "==", "digits3d")])),
+        ("attribute space: SMOTE-NC over yaw, colour temperature and background kind of "
+         "3D digits (no image, no vector)",
+         lambda: oversample_table_workspace(
+             ws, ["pose_yaw_deg", "color_temp_k", "bg_kind"],
+             filters=[("gen_recipe", "==", "digits3d")])),
         ("image space: PCA + Gaussian mixture per real digit class",
          lambda: oversample_images_workspace(ws, filters=real)),
     ]

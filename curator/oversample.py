@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from imblearn.over_sampling import SMOTE, SMOTENC, BorderlineSMOTE
+from imblearn.over_sampling import ADASYN, SMOTE, SMOTENC, BorderlineSMOTE
+from sklearn.utils import check_random_state
 
 from curator.hashing import config_hash, text_id
 from curator.neighbors import NeighborIndex, as_float32
@@ -28,7 +29,7 @@ OVERSAMPLE_VERSION = "1"
 
 #: Samplers whose new points are ``x_i + w (x_nn - x_i)`` between two rows of the same class,
 #: so both parents can be recorded.
-SAMPLERS = ("smote", "borderline", "smote-tomek", "smote-enn")
+SAMPLERS = ("smote", "borderline", "adasyn", "smote-tomek", "smote-enn")
 
 
 class _Recorder:
@@ -41,7 +42,70 @@ class _Recorder:
 
 
 class _SMOTE(_Recorder, SMOTE):
-    pass
+    """SMOTE whose ``fit_resample`` returns only the new rows.
+
+    imbalanced-learn's ``SMOTE._fit_resample`` (0.14), less its copy of ``X`` and the stack
+    of the whole resampled set: the same draws in the same order, without two extra copies
+    of the input in memory.
+    """
+
+    def _fit_resample(self, X, y):
+        self._validate_estimator()
+        new_X, new_y = [np.zeros((0, X.shape[1]), X.dtype)], [np.zeros(0, y.dtype)]
+        for class_sample, n_samples in self.sampling_strategy_.items():
+            if n_samples == 0:
+                continue
+            X_class = X[np.flatnonzero(y == class_sample)]
+            self.nn_k_.fit(X_class)
+            nns = self.nn_k_.kneighbors(X_class, return_distance=False)[:, 1:]
+            X_new, y_new = self._make_samples(X_class, y.dtype, class_sample, X_class, nns,
+                                              n_samples, 1.0)
+            new_X.append(X_new)
+            new_y.append(y_new)
+        return np.vstack(new_X), np.hstack(new_y)
+
+
+class _ADASYN(ADASYN):
+    """ADASYN that records each new row's parents and returns only the new rows.
+
+    imbalanced-learn's ``ADASYN._fit_resample`` (0.14) has no hook between drawing and
+    interpolating, so its steps are repeated here draw for draw (the tests hold the output
+    equal to imbalanced-learn's own).
+    """
+
+    def _fit_resample(self, X, y):
+        self._validate_estimator()
+        random_state = check_random_state(self.random_state)
+        new_X, new_y = [np.zeros((0, X.shape[1]), X.dtype)], [np.zeros(0, y.dtype)]
+        for class_sample, n_samples in self.sampling_strategy_.items():
+            if n_samples == 0:
+                continue
+            X_class = X[np.flatnonzero(y == class_sample)]
+            self.nn_.fit(X)
+            nns = self.nn_.kneighbors(X_class, return_distance=False)[:, 1:]
+            n_neighbors = self.nn_.n_neighbors - 1
+            # Hardness: the share of each sample's neighbours from other strata.
+            ratio_nn = np.sum(y[nns] != class_sample, axis=1) / n_neighbors
+            if not np.sum(ratio_nn):
+                raise AnalysisError(
+                    f"adasyn: no sample of stratum {self.names_[class_sample]!r} has a "
+                    "neighbour from another stratum, so ADASYN has no hardness to weigh by; "
+                    "use --sampler smote")
+            ratio_nn /= np.sum(ratio_nn)
+            n_samples_generate = np.rint(ratio_nn * n_samples).astype(int)
+            n_samples = int(np.sum(n_samples_generate))  # rounding may change the count
+            if not n_samples:
+                continue
+            self.nn_.fit(X_class)
+            nns = self.nn_.kneighbors(X_class, return_distance=False)[:, 1:]
+            rows = np.repeat(np.arange(len(X_class)), n_samples_generate)
+            cols = random_state.choice(n_neighbors, size=n_samples)
+            diffs = X_class[nns[rows, cols]] - X_class[rows]
+            steps = random_state.uniform(size=(n_samples, 1))
+            new_X.append((X_class[rows] + steps * diffs).astype(X.dtype))
+            new_y.append(np.full(n_samples, fill_value=class_sample, dtype=y.dtype))
+            self.generated_.append((class_sample, rows, nns[rows, cols], steps.ravel()))
+        return np.vstack(new_X), np.hstack(new_y)
 
 
 class _BorderlineSMOTE(_Recorder, BorderlineSMOTE):
@@ -83,7 +147,9 @@ def oversample(X: Any, strata: Sequence[Any], *, ids: Sequence[str] | None = Non
     ids
         Sample ids for the parent columns (default: row positions as text).
     sampler
-        ``"smote"``, ``"borderline"`` (Borderline-SMOTE 1), or SMOTE followed by a cleaner
+        ``"smote"``, ``"borderline"`` (Borderline-SMOTE 1), ``"adasyn"`` (more rows near
+        the hard samples, those with neighbours from other strata; after imbalanced-learn's
+        rounding a stratum's count can miss its target by a few), or SMOTE followed by a cleaner
         over the result as imbalanced-learn's ``SMOTETomek`` / ``SMOTEENN`` do
         (``"smote-tomek"``, ``"smote-enn"``): new rows the cleaner drops are not returned,
         input rows it would drop are listed in ``removed``.
@@ -100,8 +166,7 @@ def oversample(X: Any, strata: Sequence[Any], *, ids: Sequence[str] | None = Non
         input, equals ``vectors`` for the same ``random_state``.
     """
     X = as_float32(X, allow_empty=False)
-    keys = np.asarray(strata if isinstance(strata, (pd.Series, np.ndarray)) else list(strata),
-                      dtype=object)
+    keys = _keys(strata)
     if len(keys) != len(X):
         raise AnalysisError(f"strata has {len(keys)} keys for {len(X)} rows")
     if ids is not None and len(ids) != len(X):
@@ -112,14 +177,21 @@ def oversample(X: Any, strata: Sequence[Any], *, ids: Sequence[str] | None = Non
     if strategy is None:
         return _empty(X.shape[1])
     nn = NeighborIndex(k_neighbors + 1, random_state=random_state)
-    common = {"sampling_strategy": strategy, "k_neighbors": nn, "random_state": random_state}
-    model = _BorderlineSMOTE(kind="borderline-1", m_neighbors=NeighborIndex(11), **common) \
-        if sampler == "borderline" else _SMOTE(**common)  # m: imblearn's 10, plus self
-    model.generated_ = []
-    X_res, y_res = model.fit_resample(X, codes)
-    keep_new, removed = _clean(sampler, X_res, y_res, len(X))
-    vectors = np.array(X_res[len(X):][keep_new], dtype=np.float32)  # a copy: X_res is freed
-    del X_res, y_res
+    common = {"sampling_strategy": strategy, "random_state": random_state}
+    if sampler == "borderline":  # m: imblearn's 10, plus self
+        model = _BorderlineSMOTE(kind="borderline-1", m_neighbors=NeighborIndex(11),
+                                 k_neighbors=nn, **common)
+    elif sampler == "adasyn":
+        model = _ADASYN(n_neighbors=nn, **common)
+    else:
+        model = _SMOTE(k_neighbors=nn, **common)
+    model.generated_, model.names_ = [], names
+    X_new, y_new = model.fit_resample(X, codes)
+    if sampler == "borderline":  # imblearn's own _fit_resample: the input comes first
+        X_new, y_new = X_new[len(X):], y_new[len(X):]
+    keep_new, removed = _clean(sampler, X, codes, X_new, y_new)
+    vectors = X_new if keep_new.all() else X_new[keep_new]
+    del X_new, y_new
     parts = []
     for code, rows, partners, steps in model.generated_:
         members = np.flatnonzero(codes == code)
@@ -146,21 +218,31 @@ def oversample(X: Any, strata: Sequence[Any], *, ids: Sequence[str] | None = Non
     return Oversampled(frame, vectors, id_of(removed))
 
 
-def _clean(sampler: str, X_res: np.ndarray, y_res: np.ndarray, n: int
+def _clean(sampler: str, X: np.ndarray, y: np.ndarray, X_new: np.ndarray, y_new: np.ndarray
            ) -> tuple[np.ndarray, np.ndarray]:
     """``(kept new rows mask, dropped input rows)`` of the cleaning step, if any (as
     imbalanced-learn's SMOTETomek / SMOTEENN clean: every class, after SMOTE)."""
     if sampler not in ("smote-tomek", "smote-enn"):
-        return np.ones(len(X_res) - n, bool), np.zeros(0, np.int64)
+        return np.ones(len(X_new), bool), np.zeros(0, np.int64)
     from imblearn.under_sampling import EditedNearestNeighbours, TomekLinks
 
+    n = len(X)
     cleaner = TomekLinks(sampling_strategy="all") if sampler == "smote-tomek" else \
         EditedNearestNeighbours(sampling_strategy="all", n_neighbors=NeighborIndex(4))
-    cleaner.fit_resample(X_res, y_res)
+    cleaner.fit_resample(np.vstack([X, X_new]), np.concatenate([y, y_new]))
     kept = np.asarray(cleaner.sample_indices_)
-    keep_new = np.zeros(len(X_res) - n, bool)
+    keep_new = np.zeros(len(X_new), bool)
     keep_new[kept[kept >= n] - n] = True
     return keep_new, np.setdiff1d(np.arange(n), kept[kept < n])
+
+
+def _keys(strata: Any) -> np.ndarray:
+    """One key per row, as an array (numbers stay numbers: no Python object per row)."""
+    if isinstance(strata, pd.Series):
+        strata = strata.to_numpy()
+    if isinstance(strata, np.ndarray) and strata.ndim == 1:
+        return strata
+    return np.asarray(list(strata), dtype=object)
 
 
 def _coded_strategy(keys: np.ndarray, sampling_strategy: Any, k_neighbors: int
@@ -203,7 +285,8 @@ def oversample_table(frame: pd.DataFrame, strata: Sequence[Any], *,
                      ids: Sequence[str] | None = None, k_neighbors: int = 5,
                      sampling_strategy: str | float | Mapping[Any, int] = "auto",
                      random_state: int = 0) -> pd.DataFrame:
-    """SMOTE-NC on an attribute table with numeric and categorical columns, with provenance.
+    """SMOTE-NC on an attribute table with numeric and categorical columns, with provenance
+    (plain SMOTE when every column is numeric).
 
     Numeric columns are z-scored first (so yaw in degrees and temperature in kelvin weigh
     alike in the neighbour search), interpolated as ``a + weight (b - a)`` and scaled back;
@@ -223,26 +306,30 @@ def oversample_table(frame: pd.DataFrame, strata: Sequence[Any], *,
         raise AnalysisError(f"unknown categorical column(s) {unknown}; columns: "
                             f"{list(frame.columns)}")
     nums = [c for c in frame.columns if c not in cats]
-    if not cats or not nums:
-        raise AnalysisError("SMOTE-NC needs numeric and categorical columns; for numbers "
-                            "only use oversample(), for categories only there is nothing to "
-                            "interpolate")
+    if not nums:
+        raise AnalysisError(f"no numeric column among {list(frame.columns)}: with categories "
+                            "only there is nothing to interpolate")
     if frame[nums].isna().any().any() or frame[cats].isna().any().any():
         raise AnalysisError("attribute table has missing values; fill or drop those rows")
     mean, std = frame[nums].mean(), frame[nums].std(ddof=0).replace(0, 1)
     table = pd.concat([(frame[nums] - mean) / std, frame[cats].astype(str)], axis=1)
-    codes, names, strategy = _coded_strategy(np.asarray(list(strata), dtype=object),
-                                             sampling_strategy, k_neighbors)
+    codes, names, strategy = _coded_strategy(_keys(strata), sampling_strategy, k_neighbors)
     if strategy is None:
         return pd.DataFrame(columns=["stratum", "parent_a", "parent_b", "weight", *nums,
                                      *cats])
-    model = _SMOTENC(categorical_features=list(range(len(nums), len(nums) + len(cats))),
-                     k_neighbors=NeighborIndex(k_neighbors + 1, random_state=random_state),
-                     sampling_strategy=strategy, random_state=random_state)
+    common = {"k_neighbors": NeighborIndex(k_neighbors + 1, random_state=random_state),
+              "sampling_strategy": strategy, "random_state": random_state}
+    if cats:
+        model = _SMOTENC(categorical_features=list(range(len(nums), len(nums) + len(cats))),
+                         **common)
+    else:  # numbers only: plain SMOTE (its fit_resample returns the new rows only)
+        model = _SMOTE(**common)
     model.generated_ = []
     X_res, _ = model.fit_resample(table, codes)
-    new = X_res.iloc[len(frame):].reset_index(drop=True)
+    new = X_res.iloc[len(frame) if cats else 0:].reset_index(drop=True)
     new[nums] = new[nums].astype(np.float64) * std + mean
+    for c in cats:  # the categories' own values back (SMOTE-NC compared them as text)
+        new[c] = new[c].map(dict(zip(frame[c].astype(str), frame[c], strict=True)))
     sid = np.asarray(ids, dtype=object) if ids is not None else \
         np.arange(len(frame)).astype(str).astype(object)
     parents = []
@@ -423,3 +510,61 @@ def oversample_workspace(ws: Workspace, embedding: str, *, by: str = "label",
     return OversampleSummary(embedding, by, sampler, chash, n, written,
                              {str(k): int(v) for k, v in counts.items()},
                              cleaned=[str(i) for i in made.removed])
+
+
+def oversample_table_workspace(ws: Workspace, columns: Sequence[str], *, by: str = "label",
+                               filters: Any = None, k_neighbors: int = 5,
+                               sampling_strategy: str | float | Mapping[Any, int] = "auto",
+                               random_state: int = 0) -> OversampleSummary:
+    """SMOTE-NC over attribute ``columns`` of the workspace; append the new rows.
+
+    Float columns are interpolated between the two parents; text, boolean and integer
+    columns (kinds, flags, counts) take the value most common among the base row's
+    neighbours. The new rows are ``source=oversampled`` with the chosen attributes, parents,
+    weight and stratum, and neither image nor vector. Only rows with every column set take
+    part; re-running adds nothing.
+    """
+    from curator.strata import stratum_keys
+
+    columns = list(dict.fromkeys(columns))
+    types = ws.attribute_types()
+    unknown = [c for c in columns if c not in types]
+    if unknown:
+        raise AnalysisError(f"unknown attribute column(s) {unknown}; attributes: "
+                            f"{', '.join(types)}")
+    cats = [c for c in columns if not pa.types.is_floating(types[c])]
+    by = with_label(by)
+    frame = ws.to_pandas(ws.scalar_columns(), filters)
+    frame = frame[(frame["source"] != "oversampled") & frame["label"].notna()
+                  & frame[columns].notna().all(axis=1)].reset_index(drop=True)
+    if frame.empty:
+        raise AnalysisError(f"no labelled samples with all of {columns} set"
+                            + (f" matching {filters}" if filters else ""))
+    parents = hashlib.sha256("\n".join(frame["sample_id"]).encode()).hexdigest()
+    chash = config_hash({"columns": columns, "parents": parents, "by": by,
+                         "filters": jsonable(filters), "sampler": "smote-nc",
+                         "k_neighbors": k_neighbors,
+                         "sampling_strategy": jsonable(sampling_strategy),
+                         "random_state": random_state, "version": OVERSAMPLE_VERSION})
+    out = oversample_table(frame[columns], stratum_keys(frame, by).to_numpy(),
+                           categorical=cats, ids=frame["sample_id"].to_numpy(),
+                           k_neighbors=k_neighbors, sampling_strategy=sampling_strategy,
+                           random_state=random_state)
+    n = len(out)
+    label = frame.set_index("sample_id")["label"]
+    table = pa.table({
+        "sample_id": [text_id("oversample", chash, str(i)) for i in range(n)],
+        "source": ["oversampled"] * n,
+        "label": label[out["parent_a"]].astype(str).tolist(), "split": ["train"] * n,
+        "generator": ["curator.oversample.smote-nc"] * n,
+        "generator_version": [OVERSAMPLE_VERSION] * n, "config_hash": [chash] * n,
+        "seed": pa.array([random_state] * n, pa.int64()),
+        "parent_ids": [[a, b] for a, b in zip(out["parent_a"], out["parent_b"], strict=True)],
+        "os_weight": out["weight"].to_numpy(np.float64),
+        "os_stratum": out["stratum"].astype(str).tolist(),
+        **{c: pa.array(out[c].tolist(), types[c]) for c in columns},
+    })
+    written = ws.append_samples(table) if n else 0
+    counts = out["stratum"].astype(str).value_counts()
+    return OversampleSummary("attributes " + ",".join(columns), by, "smote-nc", chash, n,
+                             written, {str(k): int(v) for k, v in counts.items()})

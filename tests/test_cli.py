@@ -78,7 +78,8 @@ def test_demo_builds_real_and_synthetic_and_reruns_as_a_noop(tmp_path):
     assert "added 1797 row(s)" in first
     assert "generate digits3d" in first and "generate objects" in first
     frame = open_workspace(ws).to_pandas(columns=["source", "gen_ablated", "gen_recipe",
-                                                  "oversample_kind", "parent_ids"])
+                                                  "oversample_kind", "parent_ids",
+                                                  "generator"])
     assert (frame["source"] == "real").sum() == 1797
     rendered = frame[frame["source"] == "synthetic"]
     synthetic = rendered[rendered["oversample_kind"].isna()]
@@ -93,6 +94,8 @@ def test_demo_builds_real_and_synthetic_and_reruns_as_a_noop(tmp_path):
     assert len(interpolated) > 0 and len(oversampled) > 0
     assert all(len(p) == 2 for p in interpolated["parent_ids"])
     assert all(len(p) >= 2 for p in oversampled["parent_ids"])
+    assert {"curator.oversample.smote", "curator.oversample.smote-nc"} <= set(
+        oversampled["generator"])
     assert "9. oversampling" in first
     second = _invoke("demo", "-w", ws, "--small").output
     assert "added 0 row(s)" in second and "0 written" in second
