@@ -16,6 +16,8 @@ from rich.table import Table
 
 from curator import __version__
 from curator.cli_common import WorkspaceOpt, _errors_as_messages, _progress, console, err_console
+from curator.cli_experiment import demo_experiments
+from curator.cli_experiment import register as register_experiment_command
 from curator.cli_oversample import demo_oversample
 from curator.cli_oversample import register as register_oversample_command
 from curator.cli_report import demo_report
@@ -624,6 +626,7 @@ def demo(workspace: Annotated[Path, typer.Option(
         console.print(f"contact sheets (image, instance, class, matte, depth, normals): "
                       f"{previews}/digits3d.png, {previews}/objects.png", highlight=False)
         demo_analysis(ws)
+        demo_experiments(ws)
         demo_report(ws)
         demo_oversample(ws)
         console.rule("[bold]workspace")
@@ -637,6 +640,8 @@ def demo(workspace: Annotated[Path, typer.Option(
             "'light_azimuth_deg', 'gen_ablated'])\n"
             f"select:   curator subsets list -w {ws.root}; curator select --help\n"
             f"report:   {ws.root / 'reports' / 'report.html'}; curator report --help\n"
+            "experiments: curator experiment ratio --help; curator experiment ablation "
+            "--help\n"
             "oversample: curator oversample --help (rows with parents: source == "
             "'oversampled', or oversample_kind on rendered ones)",
             highlight=False,
@@ -646,6 +651,7 @@ def demo(workspace: Annotated[Path, typer.Option(
 register_analysis_commands(app)
 register_report_command(app)
 register_oversample_command(app)
+register_experiment_command(app)
 
 
 def main() -> None:

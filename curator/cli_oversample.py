@@ -133,7 +133,7 @@ def demo_oversample(ws) -> None:
     from curator.oversample import oversample_table_workspace, oversample_workspace
     from generators.param_oversample import oversample_render_workspace
 
-    console.rule("[bold]9. oversampling: features (SMOTE), generator parameters, attributes "
+    console.rule("[bold]10. oversampling: features (SMOTE), generator parameters, attributes "
                  "(SMOTE-NC), images")
     real = [("source", "==", "real")]
     steps = [

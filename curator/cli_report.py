@@ -113,7 +113,7 @@ def demo_report(ws) -> None:
     """The demo's report step: the full report with the warm side-lit target shot."""
     from reports.build import ReportConfig, build_report
 
-    console.rule("[bold]8. report: balance, bias, label quality, real vs synthetic gap, coverage")
+    console.rule("[bold]9. report: balance, bias, label quality, real vs synthetic gap, coverage")
     with _progress("report sections") as progress:
         doc = build_report(ws, ReportConfig(targets=(DEMO_TARGET,)), progress=progress)
     html_path, json_path, req_path = paths = output_paths(ws.root / "reports" / "report.html")

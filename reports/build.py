@@ -448,11 +448,15 @@ def _plot_nearest(result: AnalysisResult, *, nearest: np.ndarray, threshold: flo
 
 
 def _ablation(data: ReportData, cfg: ReportConfig, experiments: Path | None) -> Section:
+    from curator.experiment_runs import saved_experiments
     from curator.gap import ablation_gaps
 
     title = "Ablations and experiments"
     intro = ("Each ablation variant (one randomizer held at its default) against real data: "
-             "the randomizer whose removal widens the gap most matters most.")
+             "the randomizer whose removal widens the gap most matters most. Then the "
+             "experiments saved in the workspace, scored on real held-out data: which "
+             "real:synthetic mix trains best per real budget, and which randomizations "
+             "(and augmentation) change the held-out score.")
     results: list[AnalysisResult] = []
     skipped = None
     if (why := _needs_vectors(data)) is None:
@@ -476,8 +480,15 @@ def _ablation(data: ReportData, cfg: ReportConfig, experiments: Path | None) -> 
                 n_boot=cfg.n_boot, max_samples=cfg.max_samples, random_state=cfg.random_state))
     if why:
         skipped = why
-    if not (experiments is not None and experiments.is_dir() and any(experiments.iterdir())):
-        note = "No ratio experiments in this workspace yet."
+    saved = saved_experiments(experiments) if experiments is not None else []
+    if saved:
+        results.extend(saved)
+        skipped = None
+        if why:
+            results[0].notes.append(f"Ablation gaps not computed: {why}.")
+    else:
+        note = ("No ratio experiments in this workspace yet (curator experiment ratio / "
+                "ablation).")
         if results:
             results[-1].notes.append(note)
         else:

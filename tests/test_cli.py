@@ -96,9 +96,16 @@ def test_demo_builds_real_and_synthetic_and_reruns_as_a_noop(tmp_path):
     assert all(len(p) >= 2 for p in oversampled["parent_ids"])
     assert {"curator.oversample.smote", "curator.oversample.smote-nc"} <= set(
         oversampled["generator"])
-    assert "9. oversampling" in first
+    assert "10. oversampling" in first
+    # Step 8: the ratio sweep and the ablation, saved for the report (step 9).
+    assert "8. experiments" in first and "recommended mix per real budget" in first
+    assert "randomizations that matter" in first
+    assert sorted(p.name.split("-")[0] for p in (ws / "experiments").iterdir()) == [
+        "ablation", "ratio"]
+    assert "Real:synthetic ratio sweep" in (ws / "reports" / "report.html").read_text()
     second = _invoke("demo", "-w", ws, "--small").output
     assert "added 0 row(s)" in second and "0 written" in second
+    assert "0 run(s) trained" in second  # the experiments resume from their cache
     assert open_workspace(ws).samples.count() == len(frame)
 
 

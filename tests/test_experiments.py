@@ -1,0 +1,281 @@
+"""Ratio sweeps and ablations: scored on a real held-out split that no training mix touches,
+deterministic, resumable, and right about when synthetic data helps."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from curator.experiments import (
+    ExperimentError,
+    MixPoint,
+    RunCache,
+    SweepData,
+    fit_proxy,
+    heldout_split,
+    mix_points,
+    mix_rows,
+    run_ablation,
+    run_ratio_sweep,
+    summarize_ablation,
+    summarize_runs,
+)
+
+
+def world(shift: float, seed: int = 0, n_real: int = 150, n_syn: int = 300, dim: int = 8):
+    """Three Gaussian classes; real samples (half held out as split 'test') and synthetic
+    ones from the same class means, or with each class moved ``shift`` of the way towards
+    the next class's mean (a generator whose classes look wrong)."""
+    rng = np.random.default_rng(seed)
+    means = rng.normal(0, 1.5, (3, dim))
+    moved = means + shift * (np.roll(means, 1, axis=0) - means)
+
+    def draw(n, m):
+        y = np.repeat(np.arange(3), n // 3)
+        return rng.normal(0, 1.2, (len(y), dim)) + m[y], y
+
+    Xr, yr = draw(n_real, means)
+    Xs, ys = draw(n_syn, moved)
+    X = np.r_[Xr, Xs].astype(np.float32)
+    frame = pd.DataFrame({"sample_id": [f"s{i:04d}" for i in range(len(X))],
+                          "source": ["real"] * len(Xr) + ["synthetic"] * len(Xs),
+                          "label": np.r_[yr, ys].astype(str), "split": "train",
+                          "parent_ids": None})
+    frame.loc[np.flatnonzero(np.arange(len(X)) < len(Xr))[::2], "split"] = "test"
+    return frame, X
+
+
+def sweep_data(frame, X, **kw):
+    hold = heldout_split(frame, X, **kw)
+    return SweepData(X, frame["label"].to_numpy(), frame["sample_id"].to_numpy(), hold,
+                     frame["label"].to_numpy())
+
+
+def sweep(frame, X, *, points, budgets=(9,), seeds=5, regimes=("mixed",), cache=None):
+    data = sweep_data(frame, X)
+    runs = run_ratio_sweep(data, (frame.source == "real").to_numpy(),
+                           (frame.source == "synthetic").to_numpy(), budgets=list(budgets),
+                           points=points, regimes=regimes, seeds=seeds, cache=cache)
+    return data, runs
+
+
+@pytest.mark.parametrize("shift, synthetic_wins", [(0.0, True), (0.8, False)])
+def test_best_ratio_includes_synthetic_only_when_it_matches_the_real_data(shift,
+                                                                           synthetic_wins):
+    frame, X = world(shift)
+    _, runs = sweep(frame, X, points=mix_points([0, 0.5, 1], [4]))
+    result = summarize_runs(runs)
+    rec = result.tables["recommendations"].iloc[0]
+    points = result.tables["points"].set_index("point")
+    if synthetic_wins:  # 3 real per class is tiny; 12 more from the same law help
+        assert rec["best"] == "+4 synthetic per real" and rec["vs_real_only"] > 0.03
+        assert "vs real only: synthetic" in rec["evidence"]
+    else:  # a moved generator: real only is best, synthetic-only is far worse
+        assert rec["best"] == "real share 1" and "real only is best" in rec["evidence"]
+        assert points.loc["real share 0", "accuracy"] < points.loc["real share 1",
+                                                                   "accuracy"] - 0.1
+    assert result.finding("best_ratio") is not None
+    assert set(result.tables["per_stratum"]["stratum"]) == {"0", "1", "2"}
+    assert (points["seeds"] == 5).all() and (points["accuracy_lo"] <= points["accuracy"]).all()
+
+
+def test_heldout_is_disjoint_from_every_training_mix_and_the_guard_refuses_leaks():
+    frame, X = world(0.0)
+    held = np.flatnonzero((frame.split == "test").to_numpy())
+    # A synthetic near-copy of a held-out sample and an "augmented" child of another.
+    X = np.r_[X, [X[held[0]] + 1e-4, X[held[1]] + 0.5]].astype(np.float32)
+    extra = pd.DataFrame({"sample_id": ["near", "child"], "source": ["synthetic",
+                                                                     "augmented"],
+                          "label": [frame.label[held[0]], frame.label[held[1]]],
+                          "split": "train",
+                          "parent_ids": [None, [frame.sample_id[held[1]]]]})
+    frame = pd.concat([frame, extra], ignore_index=True)
+    data = sweep_data(frame, X)
+    assert data.holdout.heldout.sum() == len(held) and "split 'test'" in data.holdout.how
+    leak = data.holdout.leakage.set_index("sample_id")
+    assert leak.loc["near", "heldout_id"] == frame.sample_id[held[0]]
+    assert leak.loc["child", "reason"] == "derived from a held-out sample"
+    real = (frame.source == "real").to_numpy()
+    syn = (frame.source != "real").to_numpy()
+    for point in mix_points([0, 0.25, 0.5, 1], [1, 4]):
+        for seed in range(3):
+            r, s = mix_rows(X, data.labels, real & data.holdout.trainable,
+                            syn & data.holdout.trainable, point, 20, seed)
+            rows = np.r_[r, s]
+            assert not data.holdout.heldout[rows].any()
+            assert not data.holdout.excluded[rows].any()
+            assert not set(frame.sample_id[rows]) & set(frame.sample_id[held])
+    with pytest.raises(ExperimentError, match="held-out or leaking sample"):
+        data.check_disjoint(np.array([held[0], 5]))
+    # Without a test split, a seeded stratified quarter of the real samples is held out.
+    frame2 = frame.assign(split="train")
+    auto = heldout_split(frame2, X, random_state=1)
+    assert "25% of the real samples, stratified by label (seed 1)" in auto.how
+    assert np.array_equal(auto.heldout, heldout_split(frame2, X, random_state=1).heldout)
+
+
+def test_sweeps_are_deterministic_and_resume_from_the_cache(tmp_path):
+    frame, X = world(0.0)
+    points = mix_points([0, 0.5, 1], [2])
+    _, first = sweep(frame, X, points=points, seeds=2, regimes=("mixed", "pretrain"),
+                     cache=RunCache(tmp_path / "runs"))
+    assert not first["cached"].any() and len(first) == 2 * 4 + 2 * 3  # pretrain: no 1.0
+    files = sorted((tmp_path / "runs").glob("*.json"))
+    assert len(files) == len(first)
+    for f in files[::2]:  # an interrupted run: half the points done
+        f.unlink()
+    _, again = sweep(frame, X, points=points, seeds=2, regimes=("mixed", "pretrain"),
+                     cache=RunCache(tmp_path / "runs"))
+    assert again["cached"].sum() == len(files) - len(files[::2])
+    _, fresh = sweep(frame, X, points=points, seeds=2, regimes=("mixed", "pretrain"))
+    cols = [c for c in first.columns if c != "cached"]
+    pd.testing.assert_frame_equal(first[cols], again[cols])
+    pd.testing.assert_frame_equal(first[cols], fresh[cols])
+    a, b = summarize_runs(first), summarize_runs(fresh)
+    assert a.to_dict() == b.to_dict()
+
+
+def test_pretrain_regime_fine_tunes_from_the_synthetic_weights():
+    frame, X = world(0.8)
+    real = (frame.source == "real").to_numpy() & (frame.split == "train").to_numpy()
+    syn = (frame.source == "synthetic").to_numpy()
+    y = frame.label.to_numpy()
+    for model in ("logistic", "mlp"):
+        mixed = fit_proxy(model, X[real], y[real], X[syn], y[syn], regime="mixed")
+        pre = fit_proxy(model, X[real], y[real], X[syn], y[syn], regime="pretrain")
+        assert pre.regime == "pretrain" and pre.note == ""
+        assert (mixed.predict(X) != pre.predict(X)).any()  # not the same model
+    partial = real & (y != "2")  # the real part lacks a label: trains as mixed, says so
+    fallback = fit_proxy("logistic", X[partial], y[partial], X[syn], y[syn],
+                         regime="pretrain")
+    assert fallback.regime == "mixed" and "lacks labels" in fallback.note
+    with pytest.raises(ExperimentError, match="model must be one of"):
+        fit_proxy("svm", X[real], y[real], X[syn], y[syn])
+    # Boosting re-bins on warm start, so its old trees would read the wrong bins: refused.
+    with pytest.raises(ExperimentError, match="pretrain regime needs a model"):
+        fit_proxy("hgb", X[real], y[real], X[syn], y[syn], regime="pretrain")
+
+
+def test_a_label_without_synthetic_keeps_its_real_part_and_real_only_is_always_run():
+    frame, X = world(0.0)
+    keep = ~((frame.source == "synthetic") & (frame.label == "2")).to_numpy()
+    frame, X = frame[keep].reset_index(drop=True), X[keep]
+    data, runs = sweep(frame, X, points=mix_points([0.5], [1]), regimes=("pretrain",),
+                       seeds=2)
+    real = (frame.source == "real").to_numpy() & data.holdout.trainable
+    syn = (frame.source == "synthetic").to_numpy() & data.holdout.trainable
+    for point in mix_points([0.5], [1]):
+        r, _ = mix_rows(X, data.labels, real, syn, point, 10, 0)
+        assert "2" in set(data.labels[r])  # label 2 has no synthetic; its real samples stay
+    ref = runs[runs.real_only]
+    assert len(ref) == 2 and (ref.regime == "mixed").all()  # the reference, run anyway
+    rec = summarize_runs(runs).tables["recommendations"]
+    assert rec["vs_real_only"].notna().all()
+
+
+def test_small_real_sets_hold_out_unstratified_and_short_ablation_arms_are_named():
+    frame, X = world(0.0, n_real=12)
+    small = frame.assign(split="train")
+    hold = heldout_split(small, X, fraction=0.1)  # 2 held out, 3 labels: cannot stratify
+    assert hold.heldout.sum() == 2 and "stratified" not in hold.how
+    frame, X = world(0.0)
+    data = sweep_data(frame, X)
+    syn = (frame.source == "synthetic").to_numpy()
+    arms = {"none": syn, "lighting": syn & (frame.label != "1").to_numpy()}
+    real = (frame.source == "real").to_numpy()
+    runs = run_ablation(data, real, arms, budget=9, synthetic_per_real=2, seeds=1)
+    assert "lighting (label 1)" in runs.attrs["short"]
+    assert (runs.set_index("arm").loc[["none", "lighting"], "n_synthetic"] == 12).all()
+    with pytest.raises(ExperimentError, match=r"lack synthetic samples of every label"):
+        run_ablation(data, real, {"none": syn, "pose": np.zeros(len(X), bool)}, budget=9,
+                     seeds=1)
+
+
+def test_bad_parameters_get_clear_errors():
+    with pytest.raises(ExperimentError, match=r"real fractions must be in \[0, 1\]"):
+        mix_points([1.5])
+    with pytest.raises(ExperimentError, match="give real fractions"):
+        mix_points([], [])
+    assert mix_points([1], [0]) == [MixPoint("fraction", 1.0)]  # one real-only reference
+    frame, X = world(0.0)
+    with pytest.raises(ExperimentError, match="regime must be one of"):
+        sweep(frame, X, points=mix_points([1]), regimes=("joint",))
+    with pytest.raises(ExperimentError, match="need real labelled samples"):
+        heldout_split(frame.assign(source="synthetic"), X)
+
+
+def test_ablation_finds_the_randomizer_that_matters():
+    """Arm 'lighting' (that randomizer held) is drawn from moved means: training on it hurts,
+    so holding lighting matters; 'sensor' is the same law as the full recipe."""
+    frame, X = world(0.0, n_syn=600)
+    rng = np.random.default_rng(5)
+    syn = np.flatnonzero((frame.source == "synthetic").to_numpy())
+    arm = np.array(["none", "lighting", "sensor"])[np.arange(len(syn)) % 3]
+    X[syn[arm == "lighting"]] += rng.normal(0, 4, (1, X.shape[1])).astype(np.float32)
+    data = sweep_data(frame, X)
+    arms = {a: np.isin(np.arange(len(X)), syn[arm == a]) for a in ("none", "lighting",
+                                                                   "sensor")}
+    runs = run_ablation(data, (frame.source == "real").to_numpy(), arms, budget=9,
+                        synthetic_per_real=4, seeds=5)
+    result = summarize_ablation(runs)
+    table = result.tables["ablation"].set_index("arm")
+    assert table.loc["lighting", "change_hi"] < 0 and table.loc["lighting", "against"] == "none"
+    assert table.loc["sensor", "change_lo"] <= 0 <= table.loc["sensor", "change_hi"]
+    assert table.loc["none", "against"] == "real only"
+    assert result.finding("randomizer_matters", "lighting") is not None
+    assert result.finding("randomizer_matters", "sensor") is None
+    assert (table["n_synthetic"].drop("real only") == 36).all()  # every arm the same size
+
+
+@pytest.fixture
+def digits_mix_ws(tmp_path):
+    from curator import init_workspace
+    from curator.embed import PixelEmbedder, embed_workspace
+    from curator.ingest import ingest, read_digits
+    from generators.recipe import load_recipe
+    from generators.run import generate
+
+    ws = init_workspace(tmp_path / "ws")
+    ingest(ws, read_digits(300))
+    generate(ws, load_recipe("digits3d"), 60, seed=0, workers=1)
+    embed_workspace(ws, PixelEmbedder(size=8, n_components=8), name="pixels")
+    return ws
+
+
+def test_cli_ratio_and_ablation_end_to_end_and_in_the_report(digits_mix_ws):
+    from typer.testing import CliRunner
+
+    from curator.cli import app
+    from reports.build import ReportConfig, build_report
+
+    ws, runner = digits_mix_ws, CliRunner()
+    args = ["experiment", "ratio", "-w", str(ws.root), "--real-counts", "30,60",
+            "--real-fractions", "0,0.5,1", "--synthetic-per-real", "1", "--seeds", "2",
+            "--regime", "mixed,pretrain"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "real held-out accuracy per mix" in first.output
+    assert "budget 30, mixed: best is" in first.output and "0 from cache" in first.output
+    assert "held out: the real samples of split 'test'" in first.output
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0 and "0 run(s) trained" in again.output, again.output
+    # Ablation: the missing variants are rendered and embedded, plus an augmentation arm.
+    abl = runner.invoke(app, ["experiment", "ablation", "digits3d", "-w", str(ws.root),
+                              "--real-count", "30", "--generate", "10", "--augment", "1",
+                              "--seeds", "2"])
+    assert abl.exit_code == 0, abl.output
+    assert "randomizations that matter" in abl.output and "augmented" in abl.output
+    frame = ws.to_pandas(["source", "gen_ablated"])
+    assert set(frame.gen_ablated.dropna()) >= {"none", "lighting", "materials", "camera"}
+    assert (frame.source == "augmented").sum() > 0
+    saved = sorted(p.name.split("-")[0] for p in (ws.root / "experiments").iterdir())
+    assert saved == ["ablation", "ratio"]
+    html = build_report(ws, ReportConfig(sections=("ablation",))).to_html()
+    assert "Real:synthetic ratio sweep" in html and "Ablation on real held-out data" in html
+    assert "No ratio experiments" not in html
+    for bad, message in ((["--real-fractions", "2"], "real fractions must be in"),
+                         (["--model", "svm"], "model must be one of"),
+                         (["--real-counts", "ten"], "--real-counts must be")):
+        out = runner.invoke(app, ["experiment", "ratio", "-w", str(ws.root), *bad])
+        assert out.exit_code == 2 and message in out.output, out.output
