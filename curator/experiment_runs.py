@@ -19,6 +19,7 @@ import pandas as pd
 
 from curator.experiments import (
     EXPERIMENT_VERSION,
+    FINETUNE_ITER,
     ExperimentError,
     ExperimentSummary,
     RunCache,
@@ -103,8 +104,6 @@ def default_synthetic(frame: pd.DataFrame) -> np.ndarray:
 
 
 def _directory(ws: Workspace, kind: str, config: dict[str, Any]) -> Path:
-    from curator.experiments import FINETUNE_ITER
-
     key = {**config, "version": EXPERIMENT_VERSION, "finetune_iter": FINETUNE_ITER}
     return ws.root / "experiments" / f"{kind}-{config_hash(jsonable(key))}"
 
