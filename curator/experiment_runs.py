@@ -92,14 +92,21 @@ def load_sweep_data(ws: Workspace, embedding: str, *, label: str = "label",
     return frame, data
 
 
-def default_synthetic(frame: pd.DataFrame) -> np.ndarray:
-    """Rendered samples of the full recipes: not ablation variants, not oversampling renders
+def recipe_renders(frame: pd.DataFrame) -> np.ndarray:
+    """Rendered samples that are a recipe's own output, not oversampling renders
     (``curator oversample --render``: a pool of their own, chosen for the minority)."""
     mask = (frame["source"] == "synthetic").to_numpy().copy()
-    if "gen_ablated" in frame:
-        mask &= (frame["gen_ablated"].isna() | (frame["gen_ablated"] == "none")).to_numpy()
     if "oversample_kind" in frame:
         mask &= frame["oversample_kind"].isna().to_numpy()
+    return mask
+
+
+def default_synthetic(frame: pd.DataFrame) -> np.ndarray:
+    """Rendered samples of the full recipes: :func:`recipe_renders` without the ablation
+    variants."""
+    mask = recipe_renders(frame)
+    if "gen_ablated" in frame:
+        mask &= (frame["gen_ablated"].isna() | (frame["gen_ablated"] == "none")).to_numpy()
     return mask
 
 
@@ -231,10 +238,7 @@ def ablation_experiment(ws: Workspace, recipe: str, embedding: str = "pixels", *
     if changed:
         _refresh_embedding(ws, embedding)
     frame, data = load_sweep_data(ws, embedding, heldout=heldout, random_state=random_state)
-    ours = (frame["source"] == "synthetic").to_numpy() & (frame["gen_recipe"]
-                                                         == spec.name).to_numpy()
-    if "oversample_kind" in frame:  # oversampling renders are not the recipe's own output
-        ours &= frame["oversample_kind"].isna().to_numpy()
+    ours = recipe_renders(frame) & (frame["gen_recipe"] == spec.name).to_numpy()
     ablated = frame["gen_ablated"].fillna("none").to_numpy()
     arms = {name: ours & (ablated == name) for name in ["none", *spec.enabled]
             if (ours & (ablated == name)).any()}

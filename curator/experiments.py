@@ -29,6 +29,7 @@ import pandas as pd
 from curator.errors import CuratorError
 from curator.neighbors import NeighborIndex, as_float32
 from curator.results import AnalysisResult, Finding, new_figure
+from curator.store import atomic_write_bytes
 
 #: Bump when the same inputs and seed would give other scores.
 EXPERIMENT_VERSION = "1"
@@ -111,16 +112,15 @@ def heldout_split(frame: pd.DataFrame, X: Any, *, split: str | None = "test",
     candidates = np.flatnonzero(~heldout)
     excluded = np.zeros(len(X), bool)
     rows: list[dict[str, Any]] = []
-    if "parent_ids" in frame:
-        for i in candidates:
-            parents = frame["parent_ids"].iat[i]
-            if parents is None or (isinstance(parents, float) and math.isnan(parents)):
-                continue
-            hit = [p for p in parents if p in held_ids]
-            if hit:
-                excluded[i] = True
-                rows.append({"sample_id": ids[i], "heldout_id": hit[0], "distance": np.nan,
-                             "reason": "derived from a held-out sample"})
+    if "parent_ids" in frame:  # one (row, parent) pair per line, no Python loop over rows
+        pairs = pd.Series(frame["parent_ids"].to_numpy()[candidates], index=candidates,
+                          dtype=object).explode()  # indexed by row position
+        hits = pairs[pairs.isin(held_ids)]
+        first = hits[~hits.index.duplicated()]
+        excluded[first.index.to_numpy()] = True
+        rows.extend({"sample_id": ids[i], "heldout_id": p, "distance": np.nan,
+                     "reason": "derived from a held-out sample"}
+                    for i, p in zip(first.index, first, strict=True))
     threshold = dedup_scale * median_nn_distance(X[real])
     if len(candidates):
         d, j = NeighborIndex(1).fit(X[heldout]).kneighbors(X[candidates], 1)
@@ -225,6 +225,19 @@ def make_proxy(name: str, random_state: int) -> Any:
     raise ExperimentError(f"model must be one of {', '.join(PROXIES)}, got {name!r}")
 
 
+def check_model_regimes(model: str, regimes: Sequence[str]) -> None:
+    """A known proxy, known regimes, and ``pretrain`` only for a model that can continue."""
+    if model not in PROXIES:
+        raise ExperimentError(f"model must be one of {', '.join(PROXIES)}, got {model!r}")
+    for regime in regimes:
+        if regime not in REGIMES:
+            raise ExperimentError(f"regime must be one of {', '.join(REGIMES)}, got "
+                                  f"{regime!r}")
+    if "pretrain" in regimes and model not in PRETRAINABLE:
+        raise ExperimentError(f"the pretrain regime needs a model that continues training "
+                              f"from its weights ({', '.join(PRETRAINABLE)}), not {model!r}")
+
+
 @dataclass
 class Proxy:
     """A fitted proxy: the scaler and the classifier, and how it was trained."""
@@ -250,11 +263,7 @@ def fit_proxy(model: str, X_real: np.ndarray, y_real: np.ndarray, X_syn: np.ndar
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.preprocessing import StandardScaler
 
-    if regime not in REGIMES:
-        raise ExperimentError(f"regime must be one of {', '.join(REGIMES)}, got {regime!r}")
-    if regime == "pretrain" and model not in PRETRAINABLE:
-        raise ExperimentError(f"the pretrain regime needs a model that continues training "
-                              f"from its weights ({', '.join(PRETRAINABLE)}), not {model!r}")
+    check_model_regimes(model, [regime])
     X_all = np.concatenate([X_real, X_syn])
     y_all = np.concatenate([y_real, y_syn])
     if len(X_all) == 0 or len(set(y_all.tolist())) < 2:
@@ -299,8 +308,6 @@ class RunCache:
         path = self.path(key)
         if path is None:
             return
-        from curator.store import atomic_write_bytes
-
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(path, (json.dumps(value, sort_keys=True) + "\n").encode())
 
@@ -386,15 +393,7 @@ def run_ratio_sweep(data: SweepData, real: np.ndarray, synthetic: np.ndarray, *,
     """
     if seeds < 1:
         raise ExperimentError(f"seeds must be >= 1, got {seeds!r}")
-    for regime in regimes:
-        if regime not in REGIMES:
-            raise ExperimentError(f"regime must be one of {', '.join(REGIMES)}, got "
-                                  f"{regime!r}")
-    if model not in PROXIES:
-        raise ExperimentError(f"model must be one of {', '.join(PROXIES)}, got {model!r}")
-    if "pretrain" in regimes and model not in PRETRAINABLE:
-        raise ExperimentError(f"the pretrain regime needs a model that continues training "
-                              f"from its weights ({', '.join(PRETRAINABLE)}), not {model!r}")
+    check_model_regimes(model, regimes)
     # The real-only mix is every recommendation's reference: always run, in the mixed regime.
     points = list(points)
     if not any(p.real_only for p in points):

@@ -438,6 +438,26 @@ def _interpolated(frame: pd.DataFrame, a: np.ndarray, b: np.ndarray, w: np.ndarr
     return out
 
 
+def _oversampled_rows(labels: np.ndarray, out: pd.DataFrame, sampler: str, chash: str,
+                      random_state: int, attributes: Mapping[str, Any]) -> pa.Table:
+    """Workspace rows for new samples ``out`` (``stratum``, ``parent_a``, ``parent_b``,
+    ``weight``): ``source=oversampled``, ``split=train``, lineage, and ``attributes``. Ids
+    are content-addressed by the configuration ``chash`` and the row's position."""
+    n = len(out)
+    return pa.table({
+        "sample_id": [text_id("oversample", chash, str(i)) for i in range(n)],
+        "source": ["oversampled"] * n,
+        "label": np.asarray(labels).astype(str).tolist(), "split": ["train"] * n,
+        "generator": [f"curator.oversample.{sampler}"] * n,
+        "generator_version": [OVERSAMPLE_VERSION] * n, "config_hash": [chash] * n,
+        "seed": pa.array([random_state] * n, pa.int64()),
+        "parent_ids": [[a, b] for a, b in zip(out["parent_a"], out["parent_b"], strict=True)],
+        "os_weight": out["weight"].to_numpy(np.float64),
+        "os_stratum": out["stratum"].astype(str).tolist(),
+        **attributes,
+    })
+
+
 def oversample_workspace(ws: Workspace, embedding: str, *, by: str = "label",
                          filters: Any = None, sampler: str = "smote", k_neighbors: int = 5,
                          sampling_strategy: str | float | Mapping[Any, int] = "auto",
@@ -482,23 +502,14 @@ def oversample_workspace(ws: Workspace, embedding: str, *, by: str = "label",
     a = position[out["parent_a"]].to_numpy()
     b = position[out["parent_b"]].to_numpy()
     w = out["weight"].to_numpy(np.float64)
-    ids = [text_id("oversample", chash, str(i)) for i in range(len(out))]
     # Float attributes only (seeds, indices and counts are not interpolated).
     types = ws.attribute_types()
     numeric = [c for c in attribute_columns(frame)[0]
                if c in types and pa.types.is_floating(types[c])]
     n = len(out)
-    table = pa.table({
-        "sample_id": ids, "source": ["oversampled"] * n,
-        "label": frame["label"].to_numpy()[a].astype(str).tolist(), "split": ["train"] * n,
-        "generator": [f"curator.oversample.{sampler}"] * n,
-        "generator_version": [OVERSAMPLE_VERSION] * n, "config_hash": [chash] * n,
-        "seed": pa.array([random_state] * n, pa.int64()),
-        "parent_ids": [[pa_, pb] for pa_, pb in zip(out["parent_a"], out["parent_b"],
-                                                     strict=True)],
-        "os_weight": w, "os_stratum": out["stratum"].astype(str).tolist(),
-        **_interpolated(frame, a, b, w, numeric),
-    })
+    table = _oversampled_rows(frame["label"].to_numpy()[a], out, sampler, chash,
+                              random_state, _interpolated(frame, a, b, w, numeric))
+    ids = table["sample_id"].to_pylist()
     written = ws.append_samples(table) if n else 0
     store = EmbeddingStore(ws, embedding)
     done = store.done_ids() if n else set()
@@ -552,18 +563,9 @@ def oversample_table_workspace(ws: Workspace, columns: Sequence[str], *, by: str
                            random_state=random_state)
     n = len(out)
     label = frame.set_index("sample_id")["label"]
-    table = pa.table({
-        "sample_id": [text_id("oversample", chash, str(i)) for i in range(n)],
-        "source": ["oversampled"] * n,
-        "label": label[out["parent_a"]].astype(str).tolist(), "split": ["train"] * n,
-        "generator": ["curator.oversample.smote-nc"] * n,
-        "generator_version": [OVERSAMPLE_VERSION] * n, "config_hash": [chash] * n,
-        "seed": pa.array([random_state] * n, pa.int64()),
-        "parent_ids": [[a, b] for a, b in zip(out["parent_a"], out["parent_b"], strict=True)],
-        "os_weight": out["weight"].to_numpy(np.float64),
-        "os_stratum": out["stratum"].astype(str).tolist(),
-        **{c: pa.array(out[c].tolist(), types[c]) for c in columns},
-    })
+    table = _oversampled_rows(label[out["parent_a"]].to_numpy(), out, "smote-nc", chash,
+                              random_state,
+                              {c: pa.array(out[c].tolist(), types[c]) for c in columns})
     written = ws.append_samples(table) if n else 0
     counts = out["stratum"].astype(str).value_counts()
     return OversampleSummary("attributes " + ",".join(columns), by, "smote-nc", chash, n,
