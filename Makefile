@@ -8,17 +8,20 @@ SYS_STAMP := $(VENV)/.sysdeps
 DEMO_WS ?= data/demo-workspace
 # Mesa's EGL + software GL for offscreen rendering (pyrender via PYOPENGL_PLATFORM=egl).
 APT_PACKAGES := libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 libglx-mesa0
-# Headless Chromium for the tests that open the HTML report (and, later, the app) in a browser.
+# Headless Chromium for the tests that open the HTML report and the app in a browser.
 APT_TEST_PACKAGES := chromium
 BROWSER_STAMP := $(VENV)/.browser
 
-.PHONY: demo test test-all bench setup sysdeps browser lint clean help
+.PHONY: demo app test test-all bench setup sysdeps browser lint clean help
 
 help:  ## show the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 demo: setup  ## set up, then run the main job on the built-in demo data
 	$(VENV)/bin/curator demo --workspace $(DEMO_WS)
+
+app: setup  ## the app on the demo workspace (run make demo first), on 127.0.0.1:8501
+	$(VENV)/bin/curator app $(DEMO_WS)
 
 test: setup browser  ## set up, then run the test suite (slow suites excluded)
 	$(PY) -m pytest -m "not slow"

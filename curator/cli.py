@@ -15,6 +15,7 @@ import typer
 from rich.table import Table
 
 from curator import __version__
+from curator.cli_app import register as register_app_command
 from curator.cli_common import WorkspaceOpt, _errors_as_messages, _progress, console, err_console
 from curator.cli_experiment import demo_experiments
 from curator.cli_experiment import register as register_experiment_command
@@ -642,6 +643,7 @@ def demo(workspace: Annotated[Path, typer.Option(
             f"report:   {ws.root / 'reports' / 'report.html'}; curator report --help\n"
             "experiments: curator experiment ratio --help; curator experiment ablation "
             "--help\n"
+            f"app:      curator app {ws.root}   (then open http://127.0.0.1:8501)\n"
             "oversample: curator oversample --help (rows with parents: source == "
             "'oversampled', or oversample_kind on rendered ones)",
             highlight=False,
@@ -652,6 +654,7 @@ register_analysis_commands(app)
 register_report_command(app)
 register_oversample_command(app)
 register_experiment_command(app)
+register_app_command(app)
 
 
 def main() -> None:

@@ -208,24 +208,15 @@ def neighbors(
     k: Annotated[int, typer.Option("--k", "-k", min=1, help="Neighbours per source.")] = 5,
 ) -> None:
     """The nearest real and synthetic samples to one sample, with distances."""
-    from curator.embed import load_embedding
-    from curator.neighbors import workspace_index
+    from curator.explore import nearest_by_source
 
     with _errors_as_messages():
         ws = open_workspace(workspace)
-        emb = load_embedding(ws, embedding)
-        q = emb.vectors[emb.positions([sample_id])]
-        nn = workspace_index(ws, emb)
-        kk = min(len(emb), max(50, 20 * k))
-        dist, ind = nn.kneighbors(q, kk)
-        rows = ws.to_pandas(["sample_id", "source", "label", "split"],
-                            [("sample_id", "in", emb.ids[ind[0]].tolist())])
-        found = pd.DataFrame({"sample_id": emb.ids[ind[0]], "distance": dist[0]}).merge(
-            rows, on="sample_id")
-        found = found[found.sample_id != sample_id]
+        found = nearest_by_source(ws, embedding, sample_id, k=k)
         for source, part in found.groupby("source", sort=True):
             console.rule(f"nearest {source}")
-            console.print(part.head(k).to_string(index=False), highlight=False)
+            console.print(part.drop(columns="source").to_string(index=False),
+                          highlight=False)
 
 
 # -- select -----------------------------------------------------------------------------------
@@ -274,8 +265,8 @@ def select_nearest(
     Example (the shots we need): curator select nearest need-side-warm
     --target 'pose_yaw_deg=30..60,color_temp_k=3200' --k 20 -w WS
     """
-    from curator.embed import AttributeEmbedder
-    from curator.select import parse_target, select_nearest_to_targets, target_points
+    from curator.explore import nearest_to_attributes
+    from curator.select import select_nearest_to_targets
 
     with _errors_as_messages():
         ws = open_workspace(workspace)
@@ -291,20 +282,9 @@ def select_nearest(
                                             target_names=target_id)
             extra = {"embedding": embedding, "embedding_config": emb.info.config_hash}
         else:
-            specs = [parse_target(t) for t in target]
-            points, quotas = target_points(specs, steps=steps, k=k)
-            cols = sorted({c for s in specs for c in s})
-            rows = ws.to_pandas(["sample_id", *cols], parse_wheres(where))
-            if rows.empty:
-                raise CuratorError(f"no candidate samples match {where}")
-            enc = AttributeEmbedder(columns=cols, cyclic_deg=[
-                c for c in cols if c.endswith("yaw_deg") or c.endswith("azimuth_deg")])
-            C = enc.fit(rows).transform(rows)
-            T = enc.transform(points.reindex(columns=cols))
-            sel = select_nearest_to_targets(C, T, quotas=quotas, max_total=max_total,
-                                            candidate_ids=rows.sample_id,
-                                            target_names=points.target)
-            extra = {"targets": target, "attributes": cols}
+            sel = nearest_to_attributes(ws, target, k=k, steps=steps,
+                                        filters=parse_wheres(where), max_total=max_total)
+            extra = {"targets": target, "attributes": sel.params["attributes"]}
         _save(ws, name, sel, force, {**extra, "where": where})
 
 

@@ -441,8 +441,8 @@ def select_mix(
     is_synthetic: Sequence[bool] | np.ndarray,
     strata: Sequence[str] | None = None,
     synthetic_per_real: float | Mapping[str, float] = 1.0,
-    n_real: int | None = None,
-    n_total: int | None = None,
+    n_real: int | Mapping[str, int] | None = None,
+    n_total: int | Mapping[str, int] | None = None,
     keep_ratio: bool = True,
     random_state: int = 0,
 ) -> Selection:
@@ -461,7 +461,8 @@ def select_mix(
         one per stratum (key ``"*"`` for the rest).
     n_real, n_total
         Per stratum: at most ``n_real`` real samples (a seeded random draw; default all),
-        or a total size split by the ratio.
+        or a total size split by the ratio. Either may map strata to sizes (``"*"`` for
+        the rest).
     keep_ratio
         When one side is short, shrink the other to keep the ratio (default) instead of
         filling the total with it.
@@ -484,10 +485,11 @@ def select_mix(
         np.full(n, "all", dtype=object)
     if len(keys) != n:
         raise SelectionError(f"strata: {len(keys)} values for {n} vectors")
-    for name, v in (("n_real", n_real), ("n_total", n_total)):
-        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer))
-                              or v < 0):
-            raise SelectionError(f"{name} must be a non-negative integer, got {v!r}")
+    for name, size in (("n_real", n_real), ("n_total", n_total)):
+        for v in (size.values() if isinstance(size, Mapping) else [size]):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer))
+                                  or v < 0):
+                raise SelectionError(f"{name} must be a non-negative integer, got {v!r}")
     if n_real is not None and n_total is not None:
         raise SelectionError("give n_real or n_total, not both")
     rng = np.random.default_rng(random_state)
@@ -498,25 +500,10 @@ def select_mix(
         r = _ratio_for(key, synthetic_per_real)
         in_s = keys == key
         real_s, syn_s = np.flatnonzero(in_s & real), np.flatnonzero(in_s & syn)
-        want_real, want_syn = _requested(len(real_s), r, n_real, n_total)
-        got_real = min(want_real, len(real_s))
-        got_syn = min(want_syn, len(syn_s))
-        notes = []
-        if not len(real_s):
-            notes.append("no real samples in this stratum")
-        elif got_real < want_real:
-            notes.append(f"only {len(real_s)} real (wanted {want_real})")
-        if got_syn < want_syn:
-            notes.append(f"only {len(syn_s)} synthetic (wanted {want_syn})")
-        if keep_ratio and r > 0 and notes:
-            before = (got_real, got_syn)
-            got_real = min(got_real, int(math.floor(got_syn / r + 1e-9)))
-            if got_real == 0 and got_syn and len(real_s):
-                got_real = 1  # one real sample beats an empty stratum
-            got_syn = min(got_syn, int(round(r * got_real)))
-            if (got_real, got_syn) != before:
-                notes.append(f"reduced to {got_real} real + {got_syn} synthetic to keep "
-                             "the ratio")
+        counts = mix_counts(len(real_s), len(syn_s), r, n_real=_size_for(key, n_real),
+                            n_total=_size_for(key, n_total), keep_ratio=keep_ratio)
+        want_real, want_syn = counts.want_real, counts.want_synthetic
+        got_real, got_syn, notes = counts.real, counts.synthetic, list(counts.notes)
         pick_real = np.sort(rng.choice(real_s, got_real, replace=False)) if got_real < len(
             real_s) else real_s
         for i in pick_real:
@@ -572,6 +559,58 @@ def select_mix(
                             "strata": len(table),
                             "strata_short": int((table["note"] != "").sum()) if len(table)
                             else 0})
+
+
+@dataclass(frozen=True)
+class MixCounts:
+    """Requested and achievable real and synthetic counts of one stratum, and why they
+    differ (``notes``)."""
+
+    want_real: int
+    want_synthetic: int
+    real: int
+    synthetic: int
+    notes: tuple[str, ...] = ()
+
+
+def mix_counts(available_real: int, available_synthetic: int, ratio: float, *,
+               n_real: int | None = None, n_total: int | None = None,
+               keep_ratio: bool = True) -> MixCounts:
+    """How many real and synthetic samples one stratum of :func:`select_mix` gets.
+
+    ``ratio`` is synthetic per real; ``n_real`` caps the real part (default all), or
+    ``n_total`` sets the stratum's size split by the ratio. When a side is short and
+    ``keep_ratio``, the other side shrinks to keep the ratio (one real sample is kept
+    rather than none). Pure arithmetic: what a ratio slider shows before any selection.
+    """
+    want_real, want_syn = _requested(available_real, ratio, n_real, n_total)
+    got_real = min(want_real, available_real)
+    got_syn = min(want_syn, available_synthetic)
+    notes = []
+    if not available_real:
+        notes.append("no real samples in this stratum")
+    elif got_real < want_real:
+        notes.append(f"only {available_real} real (wanted {want_real})")
+    if got_syn < want_syn:
+        notes.append(f"only {available_synthetic} synthetic (wanted {want_syn})")
+    if keep_ratio and ratio > 0 and notes:
+        before = (got_real, got_syn)
+        got_real = min(got_real, int(math.floor(got_syn / ratio + 1e-9)))
+        if got_real == 0 and got_syn and available_real:
+            got_real = 1  # one real sample beats an empty stratum
+        got_syn = min(got_syn, int(round(ratio * got_real)))
+        if (got_real, got_syn) != before:
+            notes.append(f"reduced to {got_real} real + {got_syn} synthetic to keep "
+                         "the ratio")
+    return MixCounts(want_real, want_syn, got_real, got_syn, tuple(notes))
+
+
+def _size_for(stratum: str, size: int | Mapping[str, int] | None) -> int | None:
+    """A stratum's ``n_real`` / ``n_total``: one number for all, or per stratum (``"*"``
+    for the rest; a stratum not named and no ``"*"``: no limit)."""
+    if isinstance(size, Mapping):
+        return size.get(stratum, size.get("*"))
+    return size
 
 
 def _requested(available_real: int, r: float, n_real: int | None, n_total: int | None

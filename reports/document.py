@@ -10,6 +10,7 @@ import html
 import json
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from curator.requests import GenerationRequest, requests_json
@@ -155,3 +156,14 @@ class ReportDocument:
 
     def requests_json(self) -> str:
         return requests_json(self.requests)
+
+
+def saved_findings(path: Path, *, severities: tuple[str, ...] = ("alert", "warning"),
+                   limit: int = 12) -> list[dict[str, Any]]:
+    """Findings of a saved ``report.json`` (section title added), alerts first."""
+    doc = json.loads(Path(path).read_text())
+    rank = {s: i for i, s in enumerate(severities)}
+    found = [{"section": s["title"], **f} for s in doc.get("sections", [])
+             for r in s.get("results", []) for f in r.get("findings", [])
+             if f.get("severity") in rank]
+    return sorted(found, key=lambda f: rank[f["severity"]])[:limit]

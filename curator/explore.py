@@ -1,0 +1,186 @@
+"""Browsing a workspace: pages of samples, one sample's detail, nearest neighbours.
+
+What the app and the CLI show, computed here (the surfaces only lay it out). Reads only the
+columns asked for; image bytes are read for the ids on screen, never for the whole table.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from curator.errors import CuratorError
+from curator.select import Selection
+from curator.store import Workspace
+
+#: Label planes a rendered sample may carry, shown beside its image.
+PLANES = ("mask_bytes", "class_mask_bytes", "matte_bytes", "depth_bytes", "normals_bytes")
+
+
+@dataclass
+class Page:
+    """One page of samples: the rows (scalar columns) and how many match in all."""
+
+    rows: pd.DataFrame
+    total: int
+    page: int
+    pages: int
+
+
+def sample_page(ws: Workspace, *, filters: Any = None, page: int = 0, per_page: int = 24,
+                columns: Sequence[str] = ("sample_id", "source", "label", "split")) -> Page:
+    """Page ``page`` (from 0) of the samples matching ``filters``, in sample-id order."""
+    if per_page < 1:
+        raise CuratorError(f"per_page must be >= 1, got {per_page}")
+    ids = ws.to_pandas(["sample_id"], filters)["sample_id"].sort_values(kind="stable")
+    total = len(ids)
+    pages = max(1, -(-total // per_page))
+    page = min(max(0, page), pages - 1)
+    chosen = ids.iloc[page * per_page:(page + 1) * per_page].tolist()
+    if not chosen:
+        return Page(pd.DataFrame(columns=list(columns)), total, page, pages)
+    from curator.subsets import rows_for
+
+    return Page(rows_for(ws, chosen, columns), total, page, pages)
+
+
+def thumbnails(ws: Workspace, ids: Sequence[str]) -> dict[str, bytes]:
+    """Encoded image bytes of ``ids`` (those that have an image)."""
+    from curator.subsets import rows_for
+
+    rows = rows_for(ws, ids, ["image_bytes", "image_uri"])
+    out = {}
+    for row in rows.to_dict(orient="records"):
+        row = {k: None if _missing(v) else v for k, v in row.items()}
+        if row["image_bytes"] is not None or row["image_uri"]:
+            out[row["sample_id"]] = ws.image_bytes(row)
+    return out
+
+
+@dataclass
+class SampleDetail:
+    """Everything about one sample: image, label planes, boxes, attributes, lineage."""
+
+    sample_id: str
+    core: dict[str, Any]
+    attributes: dict[str, Any]
+    lineage: dict[str, Any]
+    image: bytes | None
+    planes: dict[str, bytes] = field(default_factory=dict)
+    objects: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def boxes_overlay(self) -> bytes | None:
+        """The image with each object's box and label drawn on it (PNG), if any."""
+        if self.image is None or self.objects.empty or "bbox_xywh" not in self.objects:
+            return None
+        from PIL import Image, ImageDraw
+
+        img = Image.open(io.BytesIO(self.image)).convert("RGB")
+        draw = ImageDraw.Draw(img)
+        for obj in self.objects.itertuples():
+            x, y, w, h = (float(v) for v in obj.bbox_xywh)
+            draw.rectangle([x, y, x + w, y + h], outline=(255, 64, 64))
+            draw.text((x + 1, y + 1), str(obj.label), fill=(255, 255, 0))
+        buf = io.BytesIO()
+        img.save(buf, format="PNG")
+        return buf.getvalue()
+
+
+def sample_detail(ws: Workspace, sample_id: str) -> SampleDetail:
+    """One sample's detail (reads that one row)."""
+    from curator.schema import CORE_COLUMNS
+    from curator.subsets import rows_for
+
+    names = ws.samples.schema().names
+    row = {k: None if _missing(v) else v
+           for k, v in rows_for(ws, [sample_id], names).iloc[0].to_dict().items()}
+    image = ws.image_bytes(row) if row["image_bytes"] is not None or row["image_uri"] \
+        else None
+    planes = {p.removesuffix("_bytes"): row[p] for p in PLANES if row.get(p) is not None}
+    objects = pd.DataFrame(list(row["objects"])) if row.get("objects") is not None else \
+        pd.DataFrame()
+    lineage_keys = ("origin", "generator", "generator_version", "config_hash", "seed",
+                    "parent_ids", "ingested_at")
+    lineage = {k: _plain(row.get(k)) for k in lineage_keys if k in row}
+    core = {k: _plain(row.get(k)) for k in ("sample_id", "source", "label", "split", "width",
+                                            "height", "mode")}
+    skip = set(CORE_COLUMNS) | set(PLANES) | {"image_bytes", "objects"}
+    attributes = {k: _plain(v) for k, v in row.items()
+                  if k not in skip and not _missing(v)}
+    return SampleDetail(sample_id, core, attributes, lineage, image, planes,
+                        objects.drop(columns=[c for c in ("polygons", "rle_json")
+                                              if c in objects]))
+
+
+def _missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and np.isnan(v))
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, pd.Timestamp):
+        return v.isoformat()
+    return None if _missing(v) else v
+
+
+def nearest_by_source(ws: Workspace, embedding: str, sample_id: str, *, k: int = 5
+                      ) -> pd.DataFrame:
+    """The ``k`` nearest samples of each source to one sample in ``embedding``:
+    ``source, sample_id, distance, label, split`` (the sample itself left out)."""
+    from curator.embed import load_embedding
+    from curator.neighbors import workspace_index
+
+    emb = load_embedding(ws, embedding)
+    q = emb.vectors[emb.positions([sample_id])]
+    nn = workspace_index(ws, emb)
+    kk = min(len(emb), max(50, 20 * k))
+    dist, ind = nn.kneighbors(q, kk)
+    rows = ws.to_pandas(["sample_id", "source", "label", "split"],
+                        [("sample_id", "in", emb.ids[ind[0]].tolist())])
+    found = pd.DataFrame({"sample_id": emb.ids[ind[0]], "distance": dist[0]}).merge(
+        rows.drop_duplicates("sample_id"), on="sample_id")
+    found = found[found.sample_id != sample_id]
+    return (found.groupby("source", sort=True, group_keys=False).head(k)
+            .sort_values(["source", "distance"], kind="stable")
+            [["source", "sample_id", "distance", "label", "split"]].reset_index(drop=True))
+
+
+def nearest_to_attributes(ws: Workspace, targets: Sequence[str | Mapping[str, Any]], *,
+                          k: int = 5, steps: int = 3, filters: Any = None,
+                          max_total: int | None = None) -> Selection:
+    """The ``k`` nearest samples per attribute target ("yaw 45, 3200 K" as
+    ``"pose_yaw_deg=45,color_temp_k=3200"``, ranges ``lo..hi``), matched on the attributes
+    the targets name (angles that wrap are compared on the circle); no sample is reused."""
+    from curator.embed import AttributeEmbedder
+    from curator.select import parse_target, select_nearest_to_targets, target_points
+
+    specs = [parse_target(t) if isinstance(t, str) else dict(t) for t in targets]
+    if not specs:
+        raise CuratorError("give at least one attribute target")
+    points, quotas = target_points(specs, steps=steps, k=k)
+    cols = sorted({c for s in specs for c in s})
+    known = set(ws.samples.schema().names)
+    unknown = [c for c in cols if c not in known]
+    if unknown:
+        raise CuratorError(f"unknown attribute(s) {unknown} in the target")
+    rows = ws.to_pandas(["sample_id", *cols], filters)
+    if rows.empty:
+        raise CuratorError(f"no candidate samples match {filters}")
+    enc = AttributeEmbedder(columns=cols, cyclic_deg=[
+        c for c in cols if c.endswith("yaw_deg") or c.endswith("azimuth_deg")])
+    C = enc.fit(rows).transform(rows)
+    T = enc.transform(points.reindex(columns=cols))
+    sel = select_nearest_to_targets(C, T, quotas=quotas, max_total=max_total,
+                                    candidate_ids=rows.sample_id, target_names=points.target)
+    sel.params.update({"attributes": cols, "targets": json.loads(json.dumps(
+        [{k: list(v) if isinstance(v, tuple) else v for k, v in s.items()} for s in specs]))})
+    return sel
