@@ -75,6 +75,37 @@ class SampleDetail:
     planes: dict[str, bytes] = field(default_factory=dict)
     objects: pd.DataFrame = field(default_factory=pd.DataFrame)
 
+    def plane_images(self) -> dict[str, np.ndarray]:
+        """The label planes as 8-bit images a browser shows: instance and class masks in
+        colours over the image, depth scaled (near = bright), matte and normals as they are."""
+        from curator.images import decode_bytes
+
+        base = None
+        if self.image is not None:
+            base = decode_bytes(self.image, where="image").pixels
+            base = np.repeat(base[..., None], 3, axis=2) if base.ndim == 2 else base[..., :3]
+        out = {}
+        for name, data in self.planes.items():
+            px = decode_bytes(data, where=name).pixels
+            if name in ("mask", "class_mask"):
+                colours = _palette(int(px.max()) + 1)[px]
+                if base is not None and base.shape[:2] == px.shape:
+                    on = (px > 0)[..., None]
+                    colours = np.where(on, (0.45 * base + 0.55 * colours), base)
+                out[f"{name} overlay"] = colours.astype(np.uint8)
+            elif name == "depth":
+                d = px.astype(np.float64)
+                valid = d > 0
+                scaled = np.zeros(d.shape, np.uint8)
+                if valid.any():
+                    lo, hi = d[valid].min(), d[valid].max()
+                    scaled[valid] = (255 - 200 * (d[valid] - lo) / max(hi - lo, 1e-9)).astype(
+                        np.uint8)
+                out[name] = scaled
+            else:
+                out[name] = px.astype(np.uint8) if px.dtype != np.uint8 else px
+        return out
+
     def boxes_overlay(self) -> bytes | None:
         """The image with each object's box and label drawn on it (PNG), if any."""
         if self.image is None or self.objects.empty or "bbox_xywh" not in self.objects:
@@ -116,6 +147,14 @@ def sample_detail(ws: Workspace, sample_id: str) -> SampleDetail:
     return SampleDetail(sample_id, core, attributes, lineage, image, planes,
                         objects.drop(columns=[c for c in ("polygons", "rle_json")
                                               if c in objects]))
+
+
+def _palette(n: int) -> np.ndarray:
+    """``n`` distinct colours (id 0, the background, black), seeded."""
+    rng = np.random.default_rng(7)
+    colours = rng.integers(60, 256, (max(n, 1), 3)).astype(np.uint8)
+    colours[0] = 0
+    return colours
 
 
 def _missing(v: Any) -> bool:

@@ -49,11 +49,8 @@ def _detail(ws: Workspace, sample_id: str) -> None:
         overlay = d.boxes_overlay()
         if overlay is not None:
             st.image(overlay, caption="boxes", width=256)
-        for name, data in d.planes.items():
-            try:
-                st.image(data, caption=name, width=256)
-            except Exception:  # noqa: BLE001 - 16-bit planes the browser cannot show
-                st.caption(f"{name}: {len(data):,} bytes (not displayable)")
+        for name, pixels in d.plane_images().items():
+            st.image(pixels, caption=name, width=256)
     with right:
         st.markdown("**labels**")
         st.json(d.core)
@@ -65,13 +62,24 @@ def _detail(ws: Workspace, sample_id: str) -> None:
         st.json(json.loads(json.dumps(d.attributes, default=str)), expanded=False)
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def _page(root: str, _key: str, filters: tuple, page: int):
+    """One page of ids (the id listing is read once per filter and workspace state)."""
+    from curator.explore import sample_page
+    from curator.store import open_workspace
+
+    return sample_page(open_workspace(root), filters=list(filters) or None, page=page,
+                       per_page=PER_PAGE)
+
+
 def body(ws: Workspace) -> None:
-    from curator.explore import sample_page, thumbnails
+    from curator.explore import thumbnails
 
     st.title("Gallery")
     filters = _filters(ws)
     page_no = st.number_input("page", min_value=1, value=1, step=1, key="g_page") - 1
-    page = sample_page(ws, filters=filters or None, page=int(page_no), per_page=PER_PAGE)
+    frozen = tuple((c, op, tuple(v) if isinstance(v, list) else v) for c, op, v in filters)
+    page = _page(str(ws.root), key(ws), frozen, int(page_no))
     st.caption(f"{page.total:,} sample(s) match; page {page.page + 1} of {page.pages}")
     if page.rows.empty:
         return

@@ -1,0 +1,68 @@
+"""Browsing helpers behind the app: pages, thumbnails, one sample's detail, neighbours."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from curator.errors import CuratorError
+from curator.explore import (
+    nearest_by_source,
+    nearest_to_attributes,
+    sample_detail,
+    sample_page,
+    thumbnails,
+)
+
+
+def test_pages_cover_every_match_once_in_id_order(report_ws):
+    n = report_ws.samples.count()
+    pages = [sample_page(report_ws, page=p, per_page=100) for p in range(-(-n // 100))]
+    ids = [i for p in pages for i in p.rows.sample_id]
+    assert len(ids) == n == len(set(ids)) and ids == sorted(ids)
+    assert pages[0].pages == len(pages) and pages[0].total == n
+    last = sample_page(report_ws, page=10**6, per_page=100)  # clamped to the last page
+    assert last.page == len(pages) - 1
+    real = sample_page(report_ws, filters=[("source", "==", "real")], per_page=7)
+    assert real.total == 300 and set(real.rows.source) == {"real"} and len(real.rows) == 7
+    shots = thumbnails(report_ws, real.rows.sample_id.tolist())
+    assert set(shots) == set(real.rows.sample_id)
+    assert Image.open(io.BytesIO(next(iter(shots.values())))).size == (8, 8)
+    with pytest.raises(CuratorError, match="per_page"):
+        sample_page(report_ws, per_page=0)
+
+
+def test_detail_of_a_rendered_scene_has_planes_boxes_and_lineage(report_ws):
+    sid = report_ws.to_pandas(["sample_id"], [("gen_recipe", "==", "objects")]).sample_id[0]
+    d = sample_detail(report_ws, sid)
+    assert d.core["source"] == "synthetic" and d.lineage["generator"]
+    assert d.lineage["seed"] is not None and "pose_yaw_deg" in d.attributes
+    assert {"mask", "depth", "normals"} <= set(d.planes)
+    size = (d.core["height"], d.core["width"])
+    for name, px in d.plane_images().items():
+        assert px.dtype == np.uint8 and px.shape[:2] == size, name
+    boxes = Image.open(io.BytesIO(d.boxes_overlay()))
+    assert boxes.size == (d.core["width"], d.core["height"])
+    assert len(d.objects) >= 1 and "bbox_xywh" in d.objects
+    real = report_ws.to_pandas(["sample_id"], [("source", "==", "real")]).sample_id[0]
+    plain = sample_detail(report_ws, real)
+    assert plain.planes == {} and plain.boxes_overlay() is None and plain.image
+
+
+def test_neighbours_by_source_and_by_attribute_target(report_ws):
+    sid = report_ws.to_pandas(["sample_id"], [("source", "==", "real")]).sample_id[0]
+    found = nearest_by_source(report_ws, "pixels", sid, k=3)
+    assert sid not in set(found.sample_id)
+    assert set(found.source) >= {"real", "synthetic"}
+    for _, part in found.groupby("source"):
+        assert len(part) == 3 and part.distance.is_monotonic_increasing
+    sel = nearest_to_attributes(report_ws, ["pose_yaw_deg=40"], k=5)
+    yaw = report_ws.to_pandas(["sample_id", "pose_yaw_deg"]).dropna()
+    picked = yaw.set_index("sample_id").loc[sel.ids, "pose_yaw_deg"]
+    best = (yaw.pose_yaw_deg - 40).abs().nsmallest(5)
+    assert (picked - 40).abs().max() <= best.max() + 1e-6
+    with pytest.raises(CuratorError, match="unknown attribute"):
+        nearest_to_attributes(report_ws, ["yaw=40"])
