@@ -2,7 +2,8 @@
 
 Pages call :func:`page` to get the workspace (or a clear message instead of a traceback)
 and key ``st.cache_data`` results on :func:`content_key`, which changes whenever a shard,
-an embedding, a subset or a manifest is written.
+an embedding, a subset or a manifest is written. (Pass it as a parameter whose name does
+not start with ``_``: Streamlit leaves those out of the cache key.)
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from curator.store import Workspace, open_workspace
 
 ENV = "CURATOR_WORKSPACE"
 #: Folders whose listing (names, sizes, times) keys the caches.
-WATCHED = ("samples", "embeddings", "subsets", "manifests", "experiments", "reports")
+WATCHED = ("samples", "rejects", "embeddings", "subsets", "manifests", "experiments",
+           "reports")
 
 
 def workspace_root() -> Path | None:

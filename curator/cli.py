@@ -19,6 +19,8 @@ from curator.cli_app import register as register_app_command
 from curator.cli_common import WorkspaceOpt, _errors_as_messages, _progress, console, err_console
 from curator.cli_experiment import demo_experiments
 from curator.cli_experiment import register as register_experiment_command
+from curator.cli_manifest import demo_export
+from curator.cli_manifest import register as register_manifest_command
 from curator.cli_oversample import demo_oversample
 from curator.cli_oversample import register as register_oversample_command
 from curator.cli_report import demo_report
@@ -630,6 +632,7 @@ def demo(workspace: Annotated[Path, typer.Option(
         demo_experiments(ws)
         demo_report(ws)
         demo_oversample(ws)
+        demo_export(ws)
         console.rule("[bold]workspace")
         _print_info(ws)
         console.print(
@@ -644,6 +647,8 @@ def demo(workspace: Annotated[Path, typer.Option(
             "experiments: curator experiment ratio --help; curator experiment ablation "
             "--help\n"
             f"app:      curator app {ws.root}   (then open http://127.0.0.1:8501)\n"
+            f"export:   {ws.root / 'exports'}; curator export --help; curator manifest "
+            "diff --help\n"
             "oversample: curator oversample --help (rows with parents: source == "
             "'oversampled', or oversample_kind on rendered ones)",
             highlight=False,
@@ -655,6 +660,7 @@ register_report_command(app)
 register_oversample_command(app)
 register_experiment_command(app)
 register_app_command(app)
+register_manifest_command(app)
 
 
 def main() -> None:

@@ -17,9 +17,12 @@ from curator.store import open_workspace
 
 def app_script() -> Path:
     """The app's entry script (``app/streamlit_app.py`` of the installed package)."""
-    import app as app_package
+    import importlib.util
 
-    return Path(app_package.__file__).resolve().parent / "streamlit_app.py"
+    spec = importlib.util.find_spec("app")  # located, not imported: the core never imports app
+    if spec is None or not spec.submodule_search_locations:
+        raise CuratorError("the app package is not installed (pip install -e .)")
+    return Path(next(iter(spec.submodule_search_locations))).resolve() / "streamlit_app.py"
 
 
 def app_command(workspace: Path, *, port: int = 8501, expose: bool = False) -> list[str]:

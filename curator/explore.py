@@ -51,7 +51,7 @@ def sample_page(ws: Workspace, *, filters: Any = None, page: int = 0, per_page: 
 
 
 def thumbnails(ws: Workspace, ids: Sequence[str]) -> dict[str, bytes]:
-    """Encoded image bytes of ``ids`` (those that have an image)."""
+    """Encoded image bytes of ``ids`` (those that have a readable image)."""
     from curator.subsets import rows_for
 
     rows = rows_for(ws, ids, ["image_bytes", "image_uri"])
@@ -59,7 +59,10 @@ def thumbnails(ws: Workspace, ids: Sequence[str]) -> dict[str, bytes]:
     for row in rows.to_dict(orient="records"):
         row = {k: None if _missing(v) else v for k, v in row.items()}
         if row["image_bytes"] is not None or row["image_uri"]:
-            out[row["sample_id"]] = ws.image_bytes(row)
+            try:
+                out[row["sample_id"]] = ws.image_bytes(row)
+            except (CuratorError, OSError):
+                continue  # a missing media file costs its thumbnail, not the page
     return out
 
 
@@ -82,12 +85,13 @@ class SampleDetail:
 
         base = None
         if self.image is not None:
-            base = decode_bytes(self.image, where="image").pixels
-            base = np.repeat(base[..., None], 3, axis=2) if base.ndim == 2 else base[..., :3]
+            base = _rgb8(decode_bytes(self.image, where="image"))
         out = {}
+        instance_like = {"class_mask"} | ({"mask"} if self.core.get("mask_kind") != "matte"
+                                          else set())
         for name, data in self.planes.items():
             px = decode_bytes(data, where=name).pixels
-            if name in ("mask", "class_mask"):
+            if name in instance_like:
                 colours = _palette(int(px.max()) + 1)[px]
                 if base is not None and base.shape[:2] == px.shape:
                     on = (px > 0)[..., None]
@@ -103,7 +107,7 @@ class SampleDetail:
                         np.uint8)
                 out[name] = scaled
             else:
-                out[name] = px.astype(np.uint8) if px.dtype != np.uint8 else px
+                out[name] = _to_uint8(px)
         return out
 
     def boxes_overlay(self) -> bytes | None:
@@ -140,13 +144,32 @@ def sample_detail(ws: Workspace, sample_id: str) -> SampleDetail:
                     "parent_ids", "ingested_at")
     lineage = {k: _plain(row.get(k)) for k in lineage_keys if k in row}
     core = {k: _plain(row.get(k)) for k in ("sample_id", "source", "label", "split", "width",
-                                            "height", "mode")}
+                                            "height", "mode", "mask_kind")}
     skip = set(CORE_COLUMNS) | set(PLANES) | {"image_bytes", "objects"}
     attributes = {k: _plain(v) for k, v in row.items()
                   if k not in skip and not _missing(v)}
     return SampleDetail(sample_id, core, attributes, lineage, image, planes,
                         objects.drop(columns=[c for c in ("polygons", "rle_json")
                                               if c in objects]))
+
+
+def _to_uint8(px: np.ndarray) -> np.ndarray:
+    """8-bit for display: 16-bit and float planes scaled by their maximum, not wrapped."""
+    if px.dtype == np.uint8:
+        return px
+    top = float(px.max()) if px.size else 0.0
+    return np.rint(px.astype(np.float64) * (255.0 / top)).astype(np.uint8) if top > 0 \
+        else np.zeros(px.shape, np.uint8)
+
+
+def _rgb8(img: Any) -> np.ndarray:
+    """A decoded image as (H, W, 3) uint8, whatever its mode (L, LA, I;16, RGBA, ...)."""
+    px = _to_uint8(np.asarray(img.pixels))
+    if px.ndim == 2:
+        return np.repeat(px[..., None], 3, axis=2)
+    if px.shape[2] == 2:  # grey + alpha
+        return np.repeat(px[..., :1], 3, axis=2)
+    return px[..., :3]
 
 
 def _palette(n: int) -> np.ndarray:
@@ -174,23 +197,45 @@ def _plain(v: Any) -> Any:
 def nearest_by_source(ws: Workspace, embedding: str, sample_id: str, *, k: int = 5
                       ) -> pd.DataFrame:
     """The ``k`` nearest samples of each source to one sample in ``embedding``:
-    ``source, sample_id, distance, label, split`` (the sample itself left out)."""
+    ``source, sample_id, distance, label, split`` (the sample itself left out). Each source
+    is searched on its own, so a far-away source still shows its nearest ``k``."""
     from curator.embed import load_embedding
-    from curator.neighbors import workspace_index
+    from curator.neighbors import NeighborIndex
 
     emb = load_embedding(ws, embedding)
     q = emb.vectors[emb.positions([sample_id])]
-    nn = workspace_index(ws, emb)
-    kk = min(len(emb), max(50, 20 * k))
-    dist, ind = nn.kneighbors(q, kk)
-    rows = ws.to_pandas(["sample_id", "source", "label", "split"],
-                        [("sample_id", "in", emb.ids[ind[0]].tolist())])
-    found = pd.DataFrame({"sample_id": emb.ids[ind[0]], "distance": dist[0]}).merge(
-        rows.drop_duplicates("sample_id"), on="sample_id")
-    found = found[found.sample_id != sample_id]
-    return (found.groupby("source", sort=True, group_keys=False).head(k)
-            .sort_values(["source", "distance"], kind="stable")
-            [["source", "sample_id", "distance", "label", "split"]].reset_index(drop=True))
+    rows = ws.to_pandas(["sample_id", "source", "label", "split"]).drop_duplicates(
+        "sample_id").set_index("sample_id")
+    sources = rows["source"].reindex(emb.ids).to_numpy()
+    parts = []
+    for source in sorted(set(sources[pd.notna(sources)].tolist())):
+        members = np.flatnonzero((sources == source) & (emb.ids != sample_id))
+        if not len(members):
+            continue
+        kk = min(k, len(members))
+        dist, ind = NeighborIndex(kk).fit(emb.vectors[members]).kneighbors(q, kk)
+        ids = emb.ids[members[ind[0]]]
+        parts.append(pd.DataFrame({"source": source, "sample_id": ids, "distance": dist[0],
+                                   "label": rows.loc[ids, "label"].to_numpy(),
+                                   "split": rows.loc[ids, "split"].to_numpy()}))
+    columns = ["source", "sample_id", "distance", "label", "split"]
+    return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(
+        columns=columns)
+
+
+def map_box(ws: Workspace, embedding: str, x: tuple[float, float], y: tuple[float, float]
+            ) -> Selection:
+    """Every sample whose 2-D map position (:func:`curator.embed.map2d.embedding_map`) lies
+    in the box ``x`` x ``y`` (the whole map, not a plotted sample of it)."""
+    from curator.embed.map2d import embedding_map
+
+    xy = embedding_map(ws, embedding)
+    (x0, x1), (y0, y1) = sorted(x), sorted(y)
+    inside = xy[xy.x.between(x0, x1) & xy.y.between(y0, y1)]
+    frame = pd.DataFrame({"sample_id": inside["sample_id"].to_numpy(), "distance": 0.0,
+                          "reason": f"map box x {x0:.4g}..{x1:.4g}, y {y0:.4g}..{y1:.4g}"})
+    return Selection("map", frame, params={"embedding": embedding, "x": [x0, x1],
+                                           "y": [y0, y1]}, stats={"samples": len(frame)})
 
 
 def nearest_to_attributes(ws: Workspace, targets: Sequence[str | Mapping[str, Any]], *,

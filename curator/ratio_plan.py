@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from curator.neighbors import NeighborIndex, as_float32
-from curator.select import SelectionError, mix_counts
+from curator.select import SelectionError, _ratio_for, _size_for, mix_counts
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,9 @@ def mix_statistics(X: Any, strata: Sequence[str], is_real: Any, is_synthetic: An
             stats = StratumStats(str(key), len(r), len(s), d_syn[order], rank[j[:, 0]],
                                  d_real[:, 0], radius)
         else:
-            stats = StratumStats(str(key), len(r), len(s), np.zeros(0), np.zeros(0, np.int64),
+            # No synthetic side: every real sample's nearest synthetic is "never taken".
+            stats = StratumStats(str(key), len(r), len(s), np.zeros(0),
+                                 np.full(len(r), np.iinfo(np.int64).max),
                                  np.full(len(r), np.inf), radius)
         out[str(key)] = stats
     return out
@@ -81,11 +83,8 @@ def plan_mix(stats: Mapping[str, StratumStats], synthetic_per_real: float | Mapp
     ratio, the predicted synthetic distance and coverage, and why a request falls short."""
     rows = []
     for key, st in stats.items():
-        ratio = synthetic_per_real.get(key, synthetic_per_real.get("*", 0.0)) \
-            if isinstance(synthetic_per_real, Mapping) else synthetic_per_real
-        size = n_total.get(key, n_total.get("*")) if isinstance(n_total, Mapping) else n_total
-        counts = mix_counts(st.n_real, st.n_synthetic, float(ratio), n_total=size,
-                            keep_ratio=keep_ratio)
+        counts = mix_counts(st.n_real, st.n_synthetic, _ratio_for(key, synthetic_per_real),
+                            n_total=_size_for(key, n_total), keep_ratio=keep_ratio)
         k = counts.synthetic
         covered = (st.nearest_synthetic_rank < k) & (st.nearest_synthetic_distance
                                                       <= st.radius)

@@ -99,12 +99,24 @@ def test_ratio_slider_moves_the_mix_and_saving_writes_a_manifest_the_core_reads(
     assert sorted(manifest.frame.sample_id) == sorted(subset.ids)
     assert manifest.header["config"]["synthetic_per_real"]["*"] == 1.0
     assert set(manifest.frame.source) == {"real", "synthetic"}
-    # Export re-reads a saved subset into a manifest (same rows, same hash: reused).
+    # Export: the same subset freezes to the same manifest (reused) and exports, verified.
     ex = page("export", app_ws.root, monkeypatch)
     ex.selectbox(key="e_subset").set_value("app-mix").run()
+    ex.radio(key="e_format").set_value("folder").run()
     ex.button(key="e_go").click().run()
-    assert not ex.exception and "manifest" in texts(ex)
+    assert not ex.exception and "verified" in texts(ex), texts(ex)
+    frozen = sorted((app_ws.root / "manifests").glob("app-mix-*.parquet"))
+    assert len(frozen) == 2  # the curation's manifest, and the subset's (another config)
+    exported = app_ws.root / "exports" / "app-mix-folder"
+    assert sum(1 for _ in exported.glob("*/*")) == len(subset.ids)
     assert pq.read_table(saved[0]).num_rows == len(subset.ids)
+    ex.button(key="e_go").click().run()  # again, without "replace": refused, kept
+    assert "exists already" in texts(ex) and exported.is_dir()
+    assert sorted((app_ws.root / "manifests").glob("app-mix-*.parquet")) == frozen
+    ex.text_input(key="e_folder_app-mix_folder").input("../../escape").run()
+    ex.button(key="e_go").click().run()
+    assert not ex.exception and "outside" in texts(ex).lower()
+    assert not (app_ws.root.parent / "escape").exists()
 
 
 def test_reports_page_shows_sections_and_findings(app_ws, monkeypatch):
@@ -149,3 +161,14 @@ def test_main_script_navigates_and_cli_binds_localhost(app_ws, monkeypatch):
     assert exposed[exposed.index("--server.address") + 1] == "0.0.0.0"
     bad = CliRunner().invoke(app, ["app", str(app_ws.root / "nope")])
     assert bad.exit_code == 2 and "does not exist" in bad.output
+
+
+def test_cached_pages_refresh_when_the_workspace_changes(report_ws, tmp_path, monkeypatch):
+    from curator.ingest import ingest, read_digits
+
+    shutil.copytree(report_ws.root, tmp_path / "ws")
+    ws = open_workspace(tmp_path / "ws")
+    before = page("overview", ws.root, monkeypatch).metric[0].value
+    ingest(ws, read_digits(310))  # 10 more real digits
+    after = page("overview", ws.root, monkeypatch).metric[0].value
+    assert before != after == f"{ws.samples.count():,}"

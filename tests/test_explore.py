@@ -66,3 +66,39 @@ def test_neighbours_by_source_and_by_attribute_target(report_ws):
     assert (picked - 40).abs().max() <= best.max() + 1e-6
     with pytest.raises(CuratorError, match="unknown attribute"):
         nearest_to_attributes(report_ws, ["yaw=40"])
+
+
+def test_every_source_gets_its_k_nearest_even_when_far(report_ws):
+    syn = report_ws.to_pandas(["sample_id"], [("gen_recipe", "==", "digits3d")]).sample_id[0]
+    found = nearest_by_source(report_ws, "pixels", syn, k=4)
+    assert found.groupby("source").size().to_dict() == {"real": 4, "synthetic": 4}
+
+
+def test_a_map_box_selects_from_the_whole_map(report_ws):
+    from curator.embed.map2d import embedding_map
+    from curator.explore import map_box
+
+    xy = embedding_map(report_ws, "pixels")
+    everything = map_box(report_ws, "pixels", (xy.x.min(), xy.x.max()),
+                         (xy.y.max(), xy.y.min()))  # corners in any order
+    assert sorted(everything.ids) == sorted(xy.sample_id)
+    mid = xy.x.median()
+    left = map_box(report_ws, "pixels", (xy.x.min(), mid), (xy.y.min(), xy.y.max()))
+    assert 0 < len(left) < len(xy) and (xy.set_index("sample_id").loc[left.ids].x <= mid).all()
+
+
+def test_planes_of_16_bit_and_grey_alpha_images_display_without_wrapping():
+    from curator.explore import SampleDetail
+    from curator.images import encode_png
+
+    deep = np.full((4, 4), 40000, np.uint16)
+    img = SampleDetail("s", {"mask_kind": "instance"}, {}, {}, encode_png(deep, "I;16"),
+                       {"mask": encode_png(np.array([[0, 1], [1, 2]] * 2, np.uint16)
+                                           .repeat(2, axis=1), "I;16"),
+                        "depth": encode_png(deep, "I;16")})
+    out = img.plane_images()
+    assert out["mask overlay"].dtype == np.uint8 and out["mask overlay"].shape == (4, 4, 3)
+    assert (out["mask overlay"][0, 0] == 255).all()  # background shows the (bright) image
+    la = SampleDetail("s", {}, {}, {}, encode_png(np.zeros((4, 4, 2), np.uint8), "LA"),
+                      {"class_mask": encode_png(np.ones((4, 4), np.uint8), "L")})
+    assert la.plane_images()["class_mask overlay"].shape == (4, 4, 3)

@@ -75,3 +75,12 @@ def test_manifest_is_content_addressed_and_tamper_evident(report_ws, tmp_path):
         read_manifest(a.path)
     with pytest.raises(ManifestError, match="not samples|duplicate"):
         write_manifest(ws, "m", ids + ids[:1])
+
+
+def test_a_stratum_with_real_samples_only_plans_without_synthetic():
+    X, strata, real, syn = data()
+    strata = strata.astype(object)
+    strata[real & (strata == "a")] = "real-only"  # no synthetic sample shares this key
+    plan = plan_mix(mix_statistics(X, strata, real, syn), 1.0).set_index("stratum")
+    row = plan.loc["real-only"]
+    assert row.synthetic == 0 and row.coverage == 0 and "only 0 synthetic" in row.note

@@ -12,7 +12,7 @@ MAX_SLIDERS = 40
 
 
 @st.cache_resource(show_spinner="searching neighbours once per stratum ...", max_entries=8)
-def _inputs(root: str, _key: str, embedding: str, by: str):
+def _inputs(root: str, content: str, embedding: str, by: str):
     from curator.ratio_plan import mix_statistics, workspace_mix_inputs
     from curator.store import open_workspace
 
@@ -38,7 +38,7 @@ def body(ws: Workspace) -> None:
     size_all = int(g2.number_input("samples per stratum (0: all real + ratio)", 0, 10**7, 0,
                                    key="c_size_all"))
     ratios: dict[str, float] = {"*": ratio_all}
-    sizes: dict[str, int] = {}
+    sizes: dict[str, int | None] = {"*": size_all or None}  # strata past the sliders too
     strata = list(stats)
     with st.expander(f"per stratum ({len(strata)})", expanded=len(strata) <= 12):
         if len(strata) > MAX_SLIDERS:
@@ -51,9 +51,8 @@ def body(ws: Workspace) -> None:
                                  key=f"c_ratio_{s}_{ratio_all}")
             size = int(b.number_input(f"{s}: size", 0, 10**7, size_all,
                                       key=f"c_size_{s}_{size_all}"))
-            if size:
-                sizes[s] = size
-    plan = plan_mix(stats, ratios, n_total=sizes or None)
+            sizes[s] = size or None
+    plan = plan_mix(stats, ratios, n_total=sizes)
     total = plan.iloc[-1]
     m = st.columns(5)
     m[0].metric("real", f"{int(total['real']):,}")
@@ -72,7 +71,7 @@ def body(ws: Workspace) -> None:
     st.dataframe(plan, hide_index=True, width="stretch")
     name = st.text_input("save as", key="c_name", placeholder="e.g. mix-1to2")
     if st.button("save subset and manifest", key="c_save", disabled=not name):
-        path, manifest = save_mix(ws, name, inputs, ratios, n_total=sizes or None)
+        path, manifest = save_mix(ws, name, inputs, ratios, n_total=sizes)
         st.success(f"saved subset {path} and manifest {manifest.path} "
                    f"({len(manifest.frame):,} samples, hash {manifest.hash})")
 

@@ -1,4 +1,5 @@
-"""Export: a saved subset as a manifest (Parquet, or JSON lines) that training loads."""
+"""Export: a saved subset frozen as a manifest and exported for training (Parquet, JSON
+lines, a folder per class, COCO, Hugging Face datasets), verified after writing."""
 
 from __future__ import annotations
 
@@ -7,9 +8,15 @@ import streamlit as st
 from app.state import guarded
 from curator.store import Workspace
 
+FORMAT_NAMES = {"parquet": "Parquet manifest + images", "jsonl": "JSON lines manifest + images",
+                "folder": "a folder per class", "coco": "COCO (boxes, RLE masks)",
+                "hf": "Hugging Face datasets folder"}
+
 
 def body(ws: Workspace) -> None:
+    from curator.export import FORMATS, export_manifest
     from curator.manifest import list_manifests, write_manifest
+    from curator.paths import resolve_inside
     from curator.subsets import list_subsets, load_subset
 
     st.title("Export")
@@ -21,22 +28,21 @@ def body(ws: Workspace) -> None:
     name = st.selectbox("subset", names, key="e_subset")
     subset = load_subset(ws, name)
     st.caption(f"{len(subset.ids):,} samples, made by {subset.meta.get('method', '?')}")
-    fmt = st.radio("format", ["Parquet manifest", "JSON lines"], horizontal=True,
+    fmt = st.radio("format", list(FORMATS), format_func=FORMAT_NAMES.get, horizontal=True,
                    key="e_format")
-    st.caption("Folder-per-class, COCO, Hugging Face and PyTorch exports come with the "
-               "export module (issue 9).")
+    # Keyed on subset and format, so the suggested folder follows them.
+    folder = st.text_input("folder under exports/", value=f"{name}-{fmt}",
+                           key=f"e_folder_{name}_{fmt}")
+    force = st.checkbox("replace it if it exists", key="e_force")
     if st.button("export", key="e_go"):
+        out = resolve_inside(ws.root / "exports", folder, what="export folder")
         manifest = write_manifest(ws, name, subset.ids, config={"subset": name,
                                                                 "subset_meta": subset.meta})
-        st.success(f"manifest {manifest.path} ({len(manifest.frame):,} samples, hash "
-                   f"{manifest.hash})")
-        if fmt == "JSON lines":
-            data = manifest.frame.to_json(orient="records", lines=True).encode()
-            st.download_button("download JSON lines", data, f"{manifest.path.stem}.jsonl",
-                               key="e_dl")
-        else:
-            st.download_button("download Parquet", manifest.path.read_bytes(),
-                               manifest.path.name, key="e_dl")
+        with st.spinner(f"exporting {len(subset.ids):,} samples as {fmt} ..."):
+            summary = export_manifest(ws, manifest, out, fmt, force=force)
+        st.success(f"{summary} (manifest {manifest.path.name})")
+        st.download_button("download the manifest (Parquet)", manifest.path.read_bytes(),
+                           manifest.path.name, key="e_dl")
     saved = list_manifests(ws)
     if saved:
         st.subheader("Manifests in this workspace")

@@ -14,7 +14,7 @@ COLUMNS = 6
 
 
 @st.cache_data(show_spinner=False)
-def _values(root: str, _key: str, column: str) -> list[str]:
+def _values(root: str, content: str, column: str) -> list[str]:
     from curator.store import open_workspace
 
     values = open_workspace(root).to_pandas([column])[column].dropna().astype(str)
@@ -63,7 +63,7 @@ def _detail(ws: Workspace, sample_id: str) -> None:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _page(root: str, _key: str, filters: tuple, page: int):
+def _page(root: str, content: str, filters: tuple, page: int):
     """One page of ids (the id listing is read once per filter and workspace state)."""
     from curator.explore import sample_page
     from curator.store import open_workspace

@@ -17,7 +17,7 @@ SOURCE_COLOURS = alt.Scale(domain=["real", "synthetic", "augmented", "oversample
 
 
 @st.cache_data(show_spinner="projecting the embedding to 2-D ...")
-def _map(root: str, _key: str, embedding: str, colour: str) -> pd.DataFrame:
+def _map(root: str, content: str, embedding: str, colour: str) -> pd.DataFrame:
     from curator.embed.map2d import embedding_map
     from curator.store import open_workspace
 
@@ -32,8 +32,8 @@ def _map(root: str, _key: str, embedding: str, colour: str) -> pd.DataFrame:
 
 
 def body(ws: Workspace) -> None:
-    from curator.select import Selection
-    from curator.subsets import save_subset
+    from curator.explore import map_box
+    from curator.subsets import rows_for, save_subset
 
     st.title("Map")
     c1, c2 = st.columns(2)
@@ -56,21 +56,19 @@ def body(ws: Workspace) -> None:
         tooltip=["sample_id", "source", "label", colour]).add_params(brush))
     event = st.altair_chart(chart, on_select="rerun", key="m_chart", width="stretch")
     box = (event.selection.get("box") or {}) if event else {}
-    if box.get("x") and box.get("y"):
-        (x0, x1), (y0, y1) = sorted(box["x"]), sorted(box["y"])
-        picked = frame[frame.x.between(x0, x1) & frame.y.between(y0, y1)]
-    else:
-        picked = frame.iloc[:0]
-    st.write(f"selected: {len(picked):,} sample(s)")
-    if len(picked):
-        st.dataframe(picked.groupby(["source", "label"]).size().rename("count")
-                     .reset_index(), hide_index=True)
+    if not (box.get("x") and box.get("y")):
+        st.write("selected: 0 sample(s)")
+        return
+    sel = map_box(ws, embedding, tuple(box["x"]), tuple(box["y"]))  # the whole map
+    st.write(f"selected: {len(sel):,} sample(s)")
+    if len(sel):
+        rows = rows_for(ws, sel.ids, ["source", "label"])
+        st.dataframe(rows.groupby(["source", "label"]).size().rename("count").reset_index(),
+                     hide_index=True)
     name = st.text_input("save the selection as subset", key="m_name",
                          placeholder="e.g. map-cluster-1")
-    if st.button("save subset", key="m_save", disabled=picked.empty or not name):
-        sel = Selection("map", picked[["sample_id"]].assign(distance=0.0, reason="map box"),
-                        params={"embedding": embedding, "box": box})
-        st.success(f"saved {len(picked):,} sample(s): {save_subset(ws, name, sel)}")
+    if st.button("save subset", key="m_save", disabled=not len(sel) or not name):
+        st.success(f"saved {len(sel):,} sample(s): {save_subset(ws, name, sel)}")
 
 
 guarded(body)

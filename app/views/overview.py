@@ -12,7 +12,7 @@ from curator.store import Workspace
 
 
 @st.cache_data(show_spinner=False)
-def _info(root: str, _key: str) -> tuple[dict, pd.DataFrame]:
+def _info(root: str, content: str) -> tuple[dict, pd.DataFrame]:
     from curator.store import open_workspace
 
     info = open_workspace(root).info()

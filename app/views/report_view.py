@@ -12,7 +12,7 @@ SEVERITY = {"alert": st.error, "warning": st.warning, "info": st.info}
 
 
 @st.cache_resource(show_spinner="running the report sections ...", max_entries=8)
-def _report(root: str, _key: str, sections: tuple[str, ...], embedding: str | None,
+def _report(root: str, content: str, sections: tuple[str, ...], embedding: str | None,
             max_samples: int):
     from curator.store import open_workspace
     from reports.build import ReportConfig, build_report
