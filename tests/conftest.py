@@ -358,3 +358,16 @@ def report_ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     generate(ws, load_recipe("objects", {"size": 32}), 12, seed=0, workers=1)
     embed_workspace(ws, PixelEmbedder(size=8, n_components=16), name="pixels")
     return ws
+
+
+@pytest.fixture(autouse=True)
+def _keep_main_module():
+    """Streamlit's AppTest swaps ``sys.modules["__main__"]`` for the page it ran and leaves
+    it there; process pools started later (spawn) would re-run that page in every worker.
+    Put the real one back after each test."""
+    import sys
+
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None:
+        sys.modules["__main__"] = main

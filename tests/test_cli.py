@@ -103,6 +103,10 @@ def test_demo_builds_real_and_synthetic_and_reruns_as_a_noop(tmp_path):
     assert sorted(p.name.split("-")[0] for p in (ws / "experiments").iterdir()) == [
         "ablation", "ratio"]
     assert "Real:synthetic ratio sweep" in (ws / "reports" / "report.html").read_text()
+    # Step 11: the 1:1 mix frozen as a manifest and exported, each export verified.
+    assert "11. manifests and exports" in first and first.count("verified") >= 4
+    assert sorted(p.name for p in (ws / "exports").iterdir()) == [
+        f"demo-digits-mix-1to1-{f}" for f in ("coco", "folder", "hf", "parquet")]
     second = _invoke("demo", "-w", ws, "--small").output
     assert "added 0 row(s)" in second and "0 written" in second
     assert "0 run(s) trained" in second  # the experiments resume from their cache

@@ -1,0 +1,179 @@
+"""Manifests and exports: every format read back by its real client (pycocotools, datasets,
+the PyTorch dataset, the file system), atomic and refusing to overwrite, never writing
+outside the chosen folder; identical curations hash alike and `diff` names a change."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from curator import open_workspace
+from curator.export import ExportError, export_manifest, read_export, safe_name
+from curator.images import decode_bytes
+from curator.manifest import diff_manifests, read_manifest, write_manifest
+
+
+@pytest.fixture(scope="module")
+def export_ws(report_ws, tmp_path_factory):
+    root = tmp_path_factory.mktemp("export") / "ws"
+    shutil.copytree(report_ws.root, root)
+    ws = open_workspace(root)
+    # A real sample whose label would escape a folder-per-class export if used as a path.
+    donor = ws.to_pandas(["sample_id", "image_bytes"], [("source", "==", "real")]).iloc[0]
+    ws.append_samples(pa.table({
+        "sample_id": ["e0000000000000000000000000000e01"], "source": ["real"],
+        "label": ["../../evil"], "split": ["train"], "image_bytes": [donor.image_bytes],
+        "width": pa.array([8], pa.int32()), "height": pa.array([8], pa.int32()),
+        "mode": ["L"], "generator": ["test"], "generator_version": ["1"],
+        "config_hash": ["0" * 16]}))
+    return ws
+
+
+@pytest.fixture(scope="module")
+def mixed(export_ws):
+    f = export_ws.to_pandas(["sample_id", "source", "gen_recipe"])
+    ids = (f[f.gen_recipe == "objects"].sample_id.tolist()
+           + f[f.source == "real"].sample_id.head(30).tolist()
+           + ["e0000000000000000000000000000e01"])
+    return write_manifest(export_ws, "mixed", ids, config={"why": "test"})
+
+
+def test_coco_export_reads_in_pycocotools_and_its_masks_match(export_ws, mixed, tmp_path):
+    from pycocotools import mask as mask_utils
+    from pycocotools.coco import COCO
+
+    summary = export_manifest(export_ws, mixed, tmp_path / "coco", "coco")
+    assert summary.verified and summary.samples == len(mixed.frame)
+    coco = COCO(str(tmp_path / "coco" / "annotations.json"))
+    assert len(coco.getImgIds()) == len(mixed.frame)
+    anns = coco.loadAnns(coco.getAnnIds())
+    n_objects = sum(len(o) for o in mixed.frame.objects if o is not None)
+    assert 0 < len(anns) == n_objects - summary.skipped.get("zero-area boxes left out", 0)
+    assert all(a["bbox"][2] > 0 and a["bbox"][3] > 0 for a in anns)
+    by_sample = {img["id"]: img["sample_id"] for img in coco.dataset["images"]}
+    rows = export_ws.to_pandas(["sample_id", "mask_bytes", "objects"]).set_index("sample_id")
+    checked = 0
+    for ann in anns:
+        sid = by_sample[ann["image_id"]]
+        inst = decode_bytes(rows.loc[sid, "mask_bytes"], where=sid).pixels
+        obj = next(o for o in rows.loc[sid, "objects"]
+                   if coco.loadCats(ann["category_id"])[0]["name"] == o["label"]
+                   and np.allclose(o["bbox_xywh"], ann["bbox"]))
+        decoded = coco.annToMask(ann)
+        assert np.array_equal(decoded, (inst == obj["instance_id"]).astype(np.uint8))
+        assert ann["area"] == float(mask_utils.area(coco.annToRLE(ann)))
+        checked += 1
+    assert checked == len(anns)
+
+
+def test_hf_export_loads_with_datasets(export_ws, mixed, tmp_path):
+    datasets = pytest.importorskip("datasets")
+    export_manifest(export_ws, mixed, tmp_path / "hf", "hf")
+    ds = datasets.load_dataset("parquet", data_dir=str(tmp_path / "hf" / "data"))
+    rows = sum(len(split) for split in ds.values())
+    assert rows == len(mixed.frame)
+    first = ds["train"][0]
+    assert first["image"].size[0] > 0 and first["label"] in set(mixed.frame.label)
+    assert sorted(i for split in ds.values() for i in split["sample_id"]) == sorted(
+        mixed.frame.sample_id)
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "jsonl"])
+def test_torch_dataset_reads_the_table_exports(export_ws, mixed, tmp_path, fmt):
+    from curator.export.torch import ManifestDataset
+
+    export_manifest(export_ws, mixed, tmp_path / fmt, fmt)
+    ds = ManifestDataset(tmp_path / fmt)
+    assert len(ds) == len(mixed.frame) and ds.classes == sorted(set(mixed.frame.label))
+    image, target, weight = ds[0]
+    torch = pytest.importorskip("torch")
+    assert isinstance(image, torch.Tensor) and image.dtype == torch.float32
+    assert image.shape[0] == 3 and 0.0 <= float(image.min()) <= float(image.max()) <= 1.0
+    assert ds.classes[target] == ds.labels[0] and weight == 1.0
+    loader = torch.utils.data.DataLoader(ds, batch_size=4, collate_fn=list)
+    assert sum(len(batch) for batch in loader) == len(ds)
+
+
+def test_folder_export_counts_per_class_and_stays_inside(export_ws, mixed, tmp_path):
+    out = tmp_path / "nested" / "folder"
+    export_manifest(export_ws, mixed, out, "folder")
+    counts = {p.name: len(list(p.iterdir())) for p in out.iterdir() if p.is_dir()}
+    expected = mixed.frame.label.map(safe_name).value_counts().to_dict()
+    assert counts == expected and safe_name("../../evil") in counts
+    assert all(p.resolve().is_relative_to(out) for p in out.rglob("*"))
+    assert not (tmp_path / "evil").exists() and not (tmp_path.parent / "evil").exists()
+
+
+def test_exports_are_atomic_refuse_to_overwrite_and_verify(export_ws, mixed, tmp_path):
+    out = tmp_path / "p"
+    export_manifest(export_ws, mixed, out, "parquet")
+    before = read_export("parquet", out)
+    with pytest.raises(ExportError, match="exists already"):
+        export_manifest(export_ws, mixed, out, "parquet")
+    smaller = write_manifest(export_ws, "smaller", mixed.frame.sample_id[:5])
+    export_manifest(export_ws, smaller, out, "parquet", force=True)
+    assert len(read_export("parquet", out)) == 5 and len(before) == len(mixed.frame)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]
+    with pytest.raises(ExportError, match="format must be one of"):
+        export_manifest(export_ws, mixed, tmp_path / "x", "tfrecord")
+    assert not (tmp_path / "x").exists()
+
+
+def test_identical_curations_hash_alike_and_diff_names_the_change(export_ws, mixed):
+    ids = mixed.frame.sample_id.tolist()
+    again = write_manifest(export_ws, "mixed", list(reversed(ids)), config={"why": "test"})
+    assert again.hash == mixed.hash and again.path == mixed.path
+    d = diff_manifests(mixed, again)
+    assert d["same"] and not d["added"] and not d["removed"]
+    w = np.ones(len(ids) - 1)
+    w[0] = 2.0
+    changed = write_manifest(export_ws, "mixed", ids[1:] + [ids[0]][:0], weights=w,
+                             config={"why": "test", "ratio": 2})
+    assert changed.hash != mixed.hash
+    d = diff_manifests(mixed, changed)
+    assert d["removed"] == [ids[0]] and not d["added"]
+    assert [c["sample_id"] for c in d["changed"]["weight"]] == [ids[1]]
+    assert d["config"]["ratio"] == {"from": None, "to": "2"}
+    assert read_manifest(changed.path).header["workspace"]["samples"] == \
+        export_ws.samples.count()
+
+
+def test_cli_manifest_and_export_end_to_end(export_ws, mixed, tmp_path):
+    from typer.testing import CliRunner
+
+    from curator.cli import app
+    from curator.select import Selection
+    from curator.subsets import save_subset
+
+    run = CliRunner().invoke
+    ids = mixed.frame.sample_id.tolist()
+    save_subset(export_ws, "cli-a", Selection("test", _frame(ids[:20])), overwrite=True)
+    save_subset(export_ws, "cli-b", Selection("test", _frame(ids[5:25])), overwrite=True)
+    ws = ["-w", str(export_ws.root)]
+    for name in ("cli-a", "cli-b"):
+        out = run(app, ["manifest", "create", name, *ws])
+        assert out.exit_code == 0 and f"manifests/{name}-" in out.output, out.output
+    out = run(app, ["manifest", "diff", "cli-a", "cli-b", *ws])
+    assert out.exit_code == 0 and "added: 5" in out.output and "removed: 5" in out.output
+    assert "config subset: " in out.output
+    listed = run(app, ["manifest", "list", *ws])
+    assert "cli-a-" in listed.output and "20 samples" in listed.output
+    target = tmp_path / "exp"
+    out = run(app, ["export", "cli-a", "--format", "folder", "--out", str(target), *ws])
+    assert out.exit_code == 0 and "verified" in out.output, out.output
+    again = run(app, ["export", "cli-a", "--format", "folder", "--out", str(target), *ws])
+    assert again.exit_code == 2 and "--force" in again.output
+    unknown = run(app, ["export", "nope", "--out", str(tmp_path / "n"), *ws])
+    assert unknown.exit_code == 2 and "no manifest 'nope'" in unknown.output
+    shown = run(app, ["manifest", "show", "cli-a", *ws])
+    assert json.loads(shown.output.split("\nsource")[0])["rows"] == 20
+
+
+def _frame(ids):
+    import pandas as pd
+
+    return pd.DataFrame({"sample_id": ids, "distance": 0.0, "reason": "test"})
