@@ -74,7 +74,7 @@ $(BROWSER_STAMP):
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev,cnn]" "torch==2.13.0"
+	$(PY) -m pip install --quiet -e ".[dev,cnn,distributed]" "torch==2.13.0"
 	@touch $@
 
 clean:  ## remove the virtualenv and demo outputs

@@ -356,6 +356,10 @@ def generate(
     ] = None,
     workers: Annotated[int | None, typer.Option(
         "--workers", min=1, help="Render processes (default: all cores).")] = None,
+    executor: Annotated[str | None, typer.Option(
+        "--executor", help="local (process pool, the default) or ray (a Ray cluster at "
+        "RAY_ADDRESS, else a local Ray; default: ray when RAY_ADDRESS is set). The same "
+        "seed renders the same rows either way.")] = None,
     split: Annotated[str, typer.Option("--split", help="Split for the new rows.")] = "train",
     size: Annotated[int | None, typer.Option("--size", min=8, max=4096,
                                              help="Override the recipe's render size (px).")
@@ -376,7 +380,7 @@ def generate(
             spec = spec.ablate(*ablate)
         with _progress(f"generate {spec.name}") as progress:
             summary = run_generate(ws, spec, n, seed=seed, workers=workers, split=split,
-                                   progress=progress)
+                                   executor=executor, progress=progress)
         _print_generate(summary)
 
 

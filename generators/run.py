@@ -7,14 +7,11 @@ the indices not yet in the workspace.
 
 from __future__ import annotations
 
-import atexit
 import math
-import multiprocessing as mp
 import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -222,31 +219,11 @@ def _render_job(job: _Job) -> list[dict[str, Any]]:
     return [render_sample(ctx, job.run_seed, i, job.extra) for i in job.indices]
 
 
-_EXECUTOR: tuple[int, ProcessPoolExecutor] | None = None
-
-
-def _executor(n_workers: int) -> ProcessPoolExecutor:
-    """A process pool kept between runs (spawned once: start-up costs seconds)."""
-    global _EXECUTOR
-    if _EXECUTOR is not None and _EXECUTOR[0] != n_workers:
-        shutdown_workers()
-    if _EXECUTOR is None:
-        # Spawned, not forked: each worker makes its own EGL context in its own process.
-        pool = ProcessPoolExecutor(n_workers, mp_context=mp.get_context("spawn"),
-                                   initializer=_init_worker)
-        _EXECUTOR = (n_workers, pool)
-    return _EXECUTOR[1]
-
-
 def shutdown_workers() -> None:
-    """Stop the render worker processes (they are restarted on the next run)."""
-    global _EXECUTOR
-    if _EXECUTOR is not None:
-        _EXECUTOR[1].shutdown(wait=True, cancel_futures=True)
-        _EXECUTOR = None
+    """Stop the local render worker processes (they are restarted on the next run)."""
+    from curator.executor import shutdown_pools
 
-
-atexit.register(shutdown_workers)
+    shutdown_pools()
 
 
 # -- a run -----------------------------------------------------------------------------------
@@ -286,6 +263,7 @@ def _chunks(indices: list[int], size: int) -> Iterator[list[int]]:
 
 
 def generate(ws: Any, recipe: Recipe, n: int, *, seed: int = 0, workers: int | None = None,
+             executor: str | None = None,
              catalog: AssetCatalog | None = None, asset_root: str | Path | None = None,
              split: str = "train", chunk_size: int = 32, background_pool_size: int = 64,
              write_rows: int = WRITE_ROWS, progress: Progress | None = None,
@@ -367,8 +345,12 @@ def generate(ws: Any, recipe: Recipe, n: int, *, seed: int = 0, workers: int | N
             flush()
 
     # One process renders in this one; more render in spawned workers, in order either way.
-    results = (map(_render_job, jobs) if n_workers == 1
-               else _executor(n_workers).map(_render_job, jobs))
+    # In this process, spawned local workers, or Ray tasks: in order, the same rows either way.
+    from curator.executor import resolve_executor
+
+    runner = resolve_executor(executor, n_workers, initializer=_init_worker)
+    summary.workers = runner.workers
+    results = runner.map(_render_job, jobs)
     try:
         for rows in results:
             consume(rows)
