@@ -582,6 +582,27 @@ def _print_generate(summary) -> None:
         highlight=False)
 
 
+@app.command()
+def doctor(
+    workspace: Annotated[Path, typer.Argument(envvar="CURATOR_WORKSPACE",
+                                              help="Workspace directory.")],
+    repair: Annotated[bool, typer.Option(
+        "--repair", help="Move unreadable files to WS/quarantine/ and delete leftovers of "
+        "interrupted writes (nothing else is touched).")] = False,
+    deep: Annotated[bool, typer.Option(
+        "--deep", help="Read every row group, not only each file's footer.")] = False,
+) -> None:
+    """Check a workspace's files: unreadable shards, embeddings, subsets, manifests and
+    metadata, leftover temp files, sample ids stored twice. Exit 1 while problems remain."""
+    from curator.doctor import check_workspace
+
+    with _errors_as_messages():
+        report = check_workspace(open_workspace(workspace), repair=repair, deep=deep)
+    console.print(str(report), highlight=False, markup=False)
+    if not report.healthy and not report.quarantined:
+        raise typer.Exit(1)
+
+
 DEMO_SYNTHETIC_DIGITS = 1800
 DEMO_ABLATION_DIGITS = 200
 DEMO_OBJECTS = 96

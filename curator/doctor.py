@@ -1,0 +1,131 @@
+"""``curator doctor``: find unreadable files in a workspace and quarantine them.
+
+Checks every Parquet file a workspace reads (sample and reject shards, embedding vectors,
+2-D maps, subsets, manifests), JSON metadata, leftovers of interrupted writes, and sample
+ids stored twice. ``repair`` moves each unreadable file to ``WS/quarantine/`` (same relative
+path, nothing deleted), removes the leftovers, and leaves the rest of the workspace
+readable; a re-run of the command that wrote a quarantined shard writes it again.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from curator.results import ResultMixin
+from curator.store import Workspace
+
+QUARANTINE = "quarantine"
+_TMP = ".tmp-"
+
+
+@dataclass
+class DoctorReport(ResultMixin):
+    """What :func:`check_workspace` found and, with ``repair``, did."""
+
+    root: Path
+    checked: int = 0
+    problems: list[dict[str, str]] = field(default_factory=list)
+    quarantined: list[str] = field(default_factory=list)
+    temp_files: int = 0
+    duplicate_ids: int = 0
+
+    @property
+    def healthy(self) -> bool:
+        return not self.problems and not self.duplicate_ids
+
+    def __str__(self) -> str:
+        lines = [f"checked {self.checked:,} file(s) in {self.root}"]
+        for p in self.problems:
+            lines.append(f"  {p['problem']}: {p['path']} ({p['detail']})")
+        if self.duplicate_ids:
+            lines.append(f"  {self.duplicate_ids:,} sample id(s) stored more than once")
+        if self.temp_files:
+            lines.append(f"  {self.temp_files} leftover temp file(s) of interrupted writes")
+        for q in self.quarantined:
+            lines.append(f"  quarantined {q}")
+        lines.append("healthy" if self.healthy and not self.quarantined else
+                     ("repaired: re-run the command that wrote a quarantined file to write "
+                      "it again" if self.quarantined else
+                      "run `curator doctor --repair` to quarantine the unreadable files"))
+        return "\n".join(lines)
+
+
+def _parquet_files(root: Path) -> list[Path]:
+    skip = root / QUARANTINE
+    return sorted(p for p in root.rglob("*.parquet")
+                  if skip not in p.parents and not p.name.startswith(_TMP))
+
+
+def _check_parquet(path: Path, deep: bool) -> str | None:
+    """None if readable, else what is wrong."""
+    try:
+        meta = pq.read_metadata(path)
+        if deep:
+            handle = pq.ParquetFile(path)
+            for i in range(meta.num_row_groups):
+                handle.read_row_group(i)
+    except (pa.ArrowException, OSError) as exc:
+        return str(exc).splitlines()[0][:200]
+    return None
+
+
+def check_workspace(ws: Workspace, *, repair: bool = False, deep: bool = False
+                    ) -> DoctorReport:
+    """Check (and with ``repair``, quarantine) the workspace's files.
+
+    ``deep`` reads every row group, not only each file's footer (slower; finds corrupt
+    pages inside an intact file).
+    """
+    root = ws.root
+    report = DoctorReport(root)
+    for path in _parquet_files(root):
+        report.checked += 1
+        problem = _check_parquet(path, deep)
+        if problem:
+            report.problems.append({"path": str(path.relative_to(root)),
+                                    "problem": "unreadable Parquet", "detail": problem})
+    for path in sorted(root.rglob("*.json")):
+        if root / QUARANTINE in path.parents or path.name.startswith(_TMP):
+            continue
+        report.checked += 1
+        try:
+            json.loads(path.read_text())
+        except (ValueError, OSError) as exc:
+            report.problems.append({"path": str(path.relative_to(root)),
+                                    "problem": "unreadable JSON", "detail": str(exc)[:200]})
+    temps = [p for p in root.rglob(f"{_TMP}*") if root / QUARANTINE not in p.parents]
+    report.temp_files = len(temps)
+    bad = {root / p["path"] for p in report.problems}
+    report.duplicate_ids = _duplicate_ids(ws, bad)
+    if repair:
+        with ws.write_lock():
+            for path in sorted(bad):
+                target = root / QUARANTINE / path.relative_to(root)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                path.rename(target)
+                report.quarantined.append(str(target.relative_to(root)))
+            for path in temps:
+                if path.is_file():
+                    path.unlink(missing_ok=True)
+        report.problems = []
+    return report
+
+
+def _duplicate_ids(ws: Workspace, unreadable: set[Path]) -> int:
+    """Sample ids found in more than one readable shard row (appends skip known ids, so
+    any are a fault)."""
+    shards = [p for p in ws.samples.shards() if p not in unreadable]
+    if not shards:
+        return 0
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+
+    ids = ds.dataset([str(p) for p in shards], format="parquet").to_table(
+        columns=["sample_id"])["sample_id"]
+    counts = pc.value_counts(ids)
+    return int(pc.sum(pc.greater(counts.field("counts"), 1)).as_py() or 0)
