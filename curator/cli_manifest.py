@@ -25,15 +25,11 @@ def create(
                                              "subset's).")] = None,
 ) -> None:
     """Freeze a saved subset as a manifest (the same curation gives the same file)."""
-    from curator.manifest import write_manifest
-    from curator.subsets import load_subset
+    from curator.manifest import manifest_from_subset
 
     with _errors_as_messages():
         ws = open_workspace(workspace)
-        sub = load_subset(ws, subset)
-        weights = sub.frame["weight"] if "weight" in sub.frame else None
-        m = write_manifest(ws, name or subset, sub.ids, weights=weights,
-                           config={"subset": subset, "subset_meta": sub.meta})
+        m = manifest_from_subset(ws, subset, name=name)
         console.print(f"manifest {m.path} ({len(m.frame):,} samples, hash {m.hash})",
                       highlight=False)
 
@@ -41,7 +37,7 @@ def create(
 @manifest_app.command("list")
 def list_(workspace: WorkspaceOpt = Path(".")) -> None:
     """The workspace's manifests: name, hash, samples."""
-    from curator.manifest import list_manifests, read_manifest
+    from curator.manifest import ManifestError, list_manifests, read_manifest
 
     with _errors_as_messages():
         ws = open_workspace(workspace)
@@ -49,7 +45,11 @@ def list_(workspace: WorkspaceOpt = Path(".")) -> None:
         if not paths:
             console.print("no manifests yet (curator manifest create SUBSET)")
         for p in paths:
-            m = read_manifest(p)
+            try:
+                m = read_manifest(p)
+            except ManifestError as exc:
+                console.print(f"{p.name}  unreadable: {exc}", highlight=False, markup=False)
+                continue
             console.print(f"{p.name}  {m.header['rows']:,} samples", highlight=False)
 
 
@@ -66,7 +66,8 @@ def show(manifest: Annotated[str, typer.Argument(help="Manifest file, or name (n
         m = read_manifest(find_manifest(ws, manifest))
         console.print(json.dumps(m.header, indent=2, sort_keys=True, default=str),
                       highlight=False, markup=False)
-        counts = m.frame.groupby(["source", "split"]).size().rename("samples")
+        counts = m.frame.groupby(["source", "label", "split"], dropna=False).size().rename(
+            "samples")
         console.print(counts.to_string(), highlight=False)
 
 
@@ -117,30 +118,30 @@ def export(
                                      "(a Hugging Face datasets folder).")] = "parquet",
     force: Annotated[bool, typer.Option("--force", help="Replace an existing --out "
                                         "folder.")] = False,
-    copy: Annotated[bool, typer.Option("--copy", help="Copy image files instead of "
-                                       "hard-linking them.")] = False,
+    link: Annotated[bool, typer.Option("--link", help="Hard-link image files stored under "
+                                       "the workspace instead of copying them (saves disk; "
+                                       "editing an exported image then edits the "
+                                       "workspace's).")] = False,
 ) -> None:
     """Export a curation for training, atomically, and verify it reads back exactly.
 
     Example: curator export mix-1to2 --format coco --out exports/mix-coco -w WS
     """
     from curator.export import export_manifest
-    from curator.manifest import ManifestError, find_manifest, write_manifest
+    from curator.manifest import ManifestError, find_manifest, manifest_from_subset
 
     with _errors_as_messages():
         ws = open_workspace(workspace)
         try:
             path = find_manifest(ws, manifest)
         except ManifestError:
-            from curator.subsets import list_subsets, load_subset
+            from curator.subsets import list_subsets
 
             if manifest not in list_subsets(ws):
                 raise
-            sub = load_subset(ws, manifest)
-            path = write_manifest(ws, manifest, sub.ids, config={
-                "subset": manifest, "subset_meta": sub.meta}).path
+            path = manifest_from_subset(ws, manifest).path
         with _progress(f"export {fmt}") as progress:
-            summary = export_manifest(ws, path, out, fmt, force=force, link=not copy,
+            summary = export_manifest(ws, path, out, fmt, force=force, link=link,
                                       progress=progress)
         console.print(str(summary), highlight=False)
 
@@ -153,13 +154,11 @@ def register(app: typer.Typer) -> None:
 def demo_export(ws) -> None:
     """The demo's export step: the 1:1 digits mix frozen as a manifest and exported."""
     from curator.export import export_manifest
-    from curator.manifest import write_manifest
-    from curator.subsets import load_subset
+    from curator.manifest import manifest_from_subset
 
     console.rule("[bold]11. manifests and exports: the 1:1 digits mix, frozen and exported")
     name = "demo-digits-mix-1to1"
-    sub = load_subset(ws, name)
-    m = write_manifest(ws, name, sub.ids, config={"subset": name, "subset_meta": sub.meta})
+    m = manifest_from_subset(ws, name)
     console.print(f"manifest {m.path} ({len(m.frame):,} samples, hash {m.hash})",
                   highlight=False)
     for fmt in ("parquet", "folder", "coco", "hf"):

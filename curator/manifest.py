@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,13 +99,15 @@ def write_manifest(ws: Workspace, name: str, sample_ids: Any, *, weights: Any = 
                             "samples": ws.samples.count()},
               "curator_version": __version__}
     path = ws.root / "manifests" / f"{name}-{digest}.parquet"
-    if not path.is_file():
-        table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(
-            {_META_KEY: json.dumps(header, sort_keys=True).encode()})
-        buf = io.BytesIO()
-        pq.write_table(table, buf)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(path, buf.getvalue())
+    if path.is_file():  # the same curation again: that file, made the newest of its name
+        os.utime(path)
+        return read_manifest(path)
+    table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(
+        {_META_KEY: json.dumps(header, sort_keys=True).encode()})
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, buf.getvalue())
     return Manifest(path, header, frame)
 
 
@@ -124,6 +127,10 @@ def read_manifest(path: str | Path) -> Manifest:
         raise ManifestError(f"manifest {path} has a corrupt header") from None
     if not isinstance(header, dict) or "hash" not in header:
         raise ManifestError(f"manifest {path} has a corrupt header (no hash)")
+    missing = [c for c in COLUMNS if c not in table.column_names]
+    if missing:
+        raise ManifestError(f"manifest {path} lacks column(s) {missing}: written by an older "
+                            "curator; create it again from its subset")
     frame = table.to_pandas()
     if _digest(frame, header.get("config", {})) != header.get("hash"):
         raise ManifestError(f"manifest {path} does not match its hash: it was changed")
@@ -187,3 +194,13 @@ def _flat(config: Any, prefix: str = "") -> dict[str, Any]:
             out.update(_flat(v, f"{prefix}{k}."))
         return out
     return {prefix.rstrip("."): json.dumps(config, sort_keys=True)}
+
+
+def manifest_from_subset(ws: Workspace, subset: str, *, name: str | None = None) -> Manifest:
+    """Freeze saved subset ``subset`` (its ids and weights, if it has any) as a manifest."""
+    from curator.subsets import load_subset
+
+    sub = load_subset(ws, subset)
+    weights = sub.frame["weight"] if "weight" in sub.frame else None
+    return write_manifest(ws, name or subset, sub.ids, weights=weights,
+                          config={"subset": subset, "subset_meta": sub.meta})

@@ -177,3 +177,66 @@ def _frame(ids):
     import pandas as pd
 
     return pd.DataFrame({"sample_id": ids, "distance": 0.0, "reason": "test"})
+
+
+def test_force_never_replaces_the_workspace_or_a_folder_that_is_not_an_export(
+        export_ws, mixed, tmp_path):
+    with pytest.raises(ExportError, match="holds the workspace"):
+        export_manifest(export_ws, mixed, export_ws.root, "parquet", force=True)
+    with pytest.raises(ExportError, match="holds the workspace"):
+        export_manifest(export_ws, mixed, export_ws.root.parent, "parquet", force=True)
+    precious = tmp_path / "notes"
+    precious.mkdir()
+    (precious / "thesis.txt").write_text("keep me")
+    with pytest.raises(ExportError, match="not a curator export"):
+        export_manifest(export_ws, mixed, precious, "folder", force=True)
+    assert (precious / "thesis.txt").read_text() == "keep me"
+    assert export_ws.samples.count() > 0
+
+
+def test_labels_that_clean_to_one_folder_stay_apart():
+    from curator.export import class_folders
+
+    folders = class_folders(["a/b", "a_b", "A_b", "plain", None, float("nan")])
+    assert len(set(folders.values())) == len(folders) == 5
+    assert folders["plain"] == "plain" and folders[None] == "_unlabeled"
+    assert all("/" not in f and not f.startswith(".") for f in folders.values())
+
+
+def test_weights_names_and_old_files(export_ws, tmp_path):
+    import os
+    import time
+
+    import pandas as pd
+
+    from curator.export.torch import ManifestDataset
+    from curator.manifest import ManifestError, find_manifest, manifest_from_subset
+    from curator.select import Selection
+    from curator.subsets import save_subset
+
+    ids = export_ws.to_pandas(["sample_id"], [("source", "==", "real")]).sample_id[:6].tolist()
+    frame = pd.DataFrame({"sample_id": ids, "distance": 0.0, "reason": "t",
+                          "weight": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]})
+    save_subset(export_ws, "weighted", Selection("t", frame), overwrite=True)
+    m = manifest_from_subset(export_ws, "weighted")
+    assert dict(zip(m.frame.sample_id, m.frame.weight, strict=True)) == dict(
+        zip(ids, frame.weight, strict=True))
+    export_manifest(export_ws, m, tmp_path / "w", "parquet")
+    ds = ManifestDataset(tmp_path / "w")
+    assert dict(zip(ds.sample_ids, ds.weights, strict=True))[ids[0]] == 0.0  # not 1.0
+    # A, B, then A again: the name finds A (the newest curation), not B.
+    a = write_manifest(export_ws, "rv", ids[:3])
+    time.sleep(0.01)
+    write_manifest(export_ws, "rv", ids[:4])
+    time.sleep(0.01)
+    os.utime(a.path, (0, 0))  # however old the file is
+    write_manifest(export_ws, "rv", ids[:3])
+    assert find_manifest(export_ws, "rv") == a.path
+    old = export_ws.root / "manifests" / "old-0000000000000000.parquet"
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(a.path).drop_columns(["objects"])
+    pq.write_table(table.replace_schema_metadata(pq.read_schema(a.path).metadata), old)
+    with pytest.raises(ManifestError, match="lacks column"):
+        read_manifest(old)
+    old.unlink()

@@ -14,8 +14,9 @@ FORMAT_NAMES = {"parquet": "Parquet manifest + images", "jsonl": "JSON lines man
 
 
 def body(ws: Workspace) -> None:
+    from curator.errors import CuratorError
     from curator.export import FORMATS, export_manifest
-    from curator.manifest import list_manifests, write_manifest
+    from curator.manifest import list_manifests, manifest_from_subset
     from curator.paths import resolve_inside
     from curator.subsets import list_subsets, load_subset
 
@@ -35,9 +36,11 @@ def body(ws: Workspace) -> None:
                            key=f"e_folder_{name}_{fmt}")
     force = st.checkbox("replace it if it exists", key="e_force")
     if st.button("export", key="e_go"):
-        out = resolve_inside(ws.root / "exports", folder, what="export folder")
-        manifest = write_manifest(ws, name, subset.ids, config={"subset": name,
-                                                                "subset_meta": subset.meta})
+        exports = ws.root / "exports"
+        out = resolve_inside(exports, folder, what="export folder")
+        if out == exports.resolve():
+            raise CuratorError("name a folder inside exports/, not exports/ itself")
+        manifest = manifest_from_subset(ws, name)
         with st.spinner(f"exporting {len(subset.ids):,} samples as {fmt} ..."):
             summary = export_manifest(ws, manifest, out, fmt, force=force)
         st.success(f"{summary} (manifest {manifest.path.name})")

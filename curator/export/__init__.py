@@ -44,6 +44,10 @@ from curator.store import Workspace
 
 FORMATS = ("parquet", "jsonl", "folder", "coco", "hf")
 CHUNK = 512
+#: Written into every finished export; ``force`` replaces only folders that have it.
+MARKER = "curator-export.json"
+#: Folder name of samples without a label in a folder-per-class export.
+UNLABELED = "_unlabeled"
 
 
 class ExportError(CuratorError):
@@ -91,17 +95,27 @@ def _sha(data: bytes) -> str:
 
 
 def _rows(ws: Workspace, manifest: Manifest) -> Iterator[pd.DataFrame]:
-    """The manifest's rows with their image and mask columns, a chunk at a time."""
-    from curator.subsets import rows_for
+    """The manifest's rows with their image and mask columns, a chunk at a time, in one
+    streaming pass over the workspace (only the manifest's samples are decoded)."""
+    import pyarrow.compute as pc
 
     present = set(ws.samples.schema().names)
     extra = [c for c in ("image_bytes", "mask_bytes", "mask_kind") if c in present]
-    frame = manifest.frame
-    for start in range(0, len(frame), CHUNK):
-        part = frame.iloc[start:start + CHUNK].reset_index(drop=True)
-        more = rows_for(ws, part["sample_id"].tolist(), extra)
-        yield part.merge(more.drop(columns=[c for c in ("image_uri",) if c in more]),
-                         on="sample_id", how="left")
+    frame = manifest.frame.set_index("sample_id")
+    wanted = pc.field("sample_id").isin(pa.array(frame.index.tolist(), pa.string()))
+    seen: set[str] = set()
+    for batch in ws.iter_batches(["sample_id", *extra], wanted, batch_size=CHUNK):
+        part = batch.to_pandas().drop_duplicates("sample_id")
+        part = part[~part["sample_id"].isin(seen)]
+        seen.update(part["sample_id"])
+        merged = frame.loc[part["sample_id"]].reset_index().merge(part, on="sample_id")
+        merged["label"] = merged["label"].astype(object).where(merged["label"].notna(), None)
+        yield merged
+
+
+def _label(row: dict[str, Any]) -> str | None:
+    """The row's label as text, or None for an unlabelled sample (never "nan")."""
+    return None if row.get("label") is None else str(row["label"])
 
 
 def _image(ws: Workspace, row: dict[str, Any]) -> bytes:
@@ -133,7 +147,7 @@ def _write_image(ws: Workspace, row: dict[str, Any], directory: Path, link: bool
 
 
 def export_manifest(ws: Workspace, manifest: Manifest | str | Path, out: str | Path,
-                    fmt: str, *, force: bool = False, link: bool = True,
+                    fmt: str, *, force: bool = False, link: bool = False,
                     progress: Callable[[int, int], None] | None = None) -> ExportSummary:
     """Export ``manifest`` (a :class:`Manifest` or its file) as ``fmt`` into ``out``."""
     if fmt not in FORMATS:
@@ -141,11 +155,15 @@ def export_manifest(ws: Workspace, manifest: Manifest | str | Path, out: str | P
     if not isinstance(manifest, Manifest):
         manifest = read_manifest(manifest)
     out = Path(out).expanduser().resolve()
+    root = ws.root.resolve()
+    if out == root or root.is_relative_to(out):
+        raise ExportError(f"{out} holds the workspace {root}: export into a folder of its own")
     if out.exists() and not force:
         raise ExportError(f"{out} exists already; choose another folder or pass --force to "
                           "replace it")
-    if out.exists() and not out.is_dir():
-        raise ExportError(f"{out} is a file, not a folder")
+    if out.exists() and not (out / MARKER).is_file():
+        raise ExportError(f"{out} exists and is not a curator export (no {MARKER}): "
+                          "--force replaces only earlier exports; choose another folder")
     out.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     staging = out.parent / f".tmp-export-{uuid.uuid4().hex}"
@@ -155,10 +173,17 @@ def export_manifest(ws: Workspace, manifest: Manifest | str | Path, out: str | P
                   "coco": _coco_export, "hf": _hf_export}[fmt]
         files, expected, skipped = writer(ws, manifest, staging, fmt, link, progress)
         _verify(fmt, staging, manifest, expected)
+        (staging / MARKER).write_text(json.dumps(
+            {"format": fmt, "manifest": manifest.header["name"], "hash": manifest.hash,
+             "samples": len(manifest.frame)}, indent=2, sort_keys=True) + "\n")
         if out.exists():  # force: swap in, then drop the old export
             trash = out.parent / f".tmp-old-{uuid.uuid4().hex}"
             out.rename(trash)
-            staging.rename(out)
+            try:
+                staging.rename(out)
+            except OSError:
+                trash.rename(out)  # the old export stays where it was
+                raise
             shutil.rmtree(trash, ignore_errors=True)
         else:
             staging.rename(out)
@@ -184,7 +209,7 @@ def _table_export(ws, manifest, root: Path, fmt: str, link: bool, progress):
     for part in _rows(ws, manifest):
         for row in part.to_dict("records"):
             path, sha = _write_image(ws, row, root / "images", link)
-            expected[row["sample_id"]] = (str(row["label"]), sha)
+            expected[row["sample_id"]] = (_label(row), sha)
             keep = {k: row.get(k) for k in manifest.frame.columns}
             keep["image_path"] = path.relative_to(root).as_posix()
             records.append(keep)
@@ -203,17 +228,34 @@ def _table_export(ws, manifest, root: Path, fmt: str, link: bool, progress):
     return len(records) + 1, expected, {}
 
 
+def class_folders(labels: Any) -> dict[str | None, str]:
+    """A path-safe folder name per label, unique even when two labels clean to the same
+    name (then each gets a short hash of its label); unlabelled samples go to
+    ``_unlabeled``."""
+    labels = sorted({None if v is None or v != v else str(v) for v in labels},
+                    key=lambda v: (v is None, v or ""))
+    names = {lab: UNLABELED if lab is None else safe_name(lab) for lab in labels}
+    clashes = pd.Series(list(names.values())).str.lower().value_counts()
+    for lab, name in names.items():
+        if lab is not None and clashes[name.lower()] > 1:
+            names[lab] = f"{name[:90]}-{hashlib.sha256(lab.encode()).hexdigest()[:8]}"
+    return names
+
+
 def _folder_export(ws, manifest, root: Path, fmt: str, link: bool, progress):
     expected: Expected = {}
     total = len(manifest.frame)
+    folders = class_folders(manifest.frame["label"])
     for part in _rows(ws, manifest):
         for row in part.to_dict("records"):
-            _, sha = _write_image(ws, row, root / safe_name(row["label"]), link)
-            expected[row["sample_id"]] = (str(row["label"]), sha)
+            _, sha = _write_image(ws, row, root / folders[_label(row)], link)
+            expected[row["sample_id"]] = (folders[_label(row)], sha)
         _progress(progress, len(expected), total)
     (root / "manifest.json").write_text(json.dumps(manifest.header, indent=2,
                                                    sort_keys=True) + "\n")
-    return len(expected) + 1, expected, {}
+    (root / "classes.json").write_text(json.dumps(
+        {folder: label for label, folder in folders.items()}, indent=2, sort_keys=True) + "\n")
+    return len(expected) + 2, expected, {}
 
 
 def _coco_export(ws, manifest, root: Path, fmt: str, link: bool, progress):
@@ -232,11 +274,11 @@ def _coco_export(ws, manifest, root: Path, fmt: str, link: bool, progress):
         for row in part.to_dict("records"):
             path, sha = _write_image(ws, row, root / "images", link)
             rel = path.relative_to(root).as_posix()
-            expected[row["sample_id"]] = (str(row["label"]), sha)
+            expected[row["sample_id"]] = (_label(row), sha)
             image_id = len(images) + 1
             images.append({"id": image_id, "file_name": rel, "width": int(row["width"]),
                            "height": int(row["height"]), "sample_id": row["sample_id"],
-                           "label": str(row["label"])})
+                           "label": _label(row)})
             objects = row.get("objects")
             if objects is None or not len(objects):
                 continue
@@ -276,34 +318,50 @@ def _coco_export(ws, manifest, root: Path, fmt: str, link: bool, progress):
     return len(images) + 1, expected, skipped
 
 
+HF_SCHEMA = pa.schema([
+    ("image", pa.struct([("bytes", pa.binary()), ("path", pa.string())])),
+    ("label", pa.string()), ("sample_id", pa.string()), ("source", pa.string()),
+    ("weight", pa.float64())])
+
+
 def _hf_export(ws, manifest, root: Path, fmt: str, link: bool, progress):
     expected: Expected = {}
-    by_split: dict[str, list[dict[str, Any]]] = {}
-    total = len(manifest.frame)
-    for part in _rows(ws, manifest):
-        for row in part.to_dict("records"):
-            data = _image(ws, row)
-            expected[row["sample_id"]] = (str(row["label"]), _sha(data))
-            by_split.setdefault(safe_name(row["split"] or "train"), []).append({
-                "image": {"bytes": data, "path": f"{row['sample_id']}{_extension(data)}"},
-                "label": str(row["label"]), "sample_id": row["sample_id"],
-                "source": row["source"], "weight": float(row["weight"])})
-        _progress(progress, len(expected), total)
-    (root / "data").mkdir()
     features = {"image": {"_type": "Image"}, "label": _hf_value("string"),
                 "sample_id": _hf_value("string"), "source": _hf_value("string"),
                 "weight": _hf_value("float64")}
-    meta = {b"huggingface": json.dumps({"info": {"features": features}}).encode()}
-    for split, records in sorted(by_split.items()):
-        table = pa.Table.from_pylist(records).replace_schema_metadata(meta)
-        pq.write_table(table, root / "data" / f"{split}-00000-of-00001.parquet")
+    schema = HF_SCHEMA.with_metadata(
+        {b"huggingface": json.dumps({"info": {"features": features}}).encode()})
+    (root / "data").mkdir()
+    writers: dict[str, pq.ParquetWriter] = {}  # one file per split, a row group per chunk
+    total = len(manifest.frame)
+    try:
+        for part in _rows(ws, manifest):
+            by_split: dict[str, list[dict[str, Any]]] = {}
+            for row in part.to_dict("records"):
+                data = _image(ws, row)
+                expected[row["sample_id"]] = (_label(row), _sha(data))
+                split = re.sub(r"\W+", "_", str(row["split"] or "train")).strip("_") or "train"
+                by_split.setdefault(split, []).append({
+                    "image": {"bytes": data, "path": f"{row['sample_id']}{_extension(data)}"},
+                    "label": _label(row), "sample_id": row["sample_id"],
+                    "source": row["source"], "weight": float(row["weight"])})
+            for split, records in by_split.items():
+                if split not in writers:
+                    writers[split] = pq.ParquetWriter(
+                        root / "data" / f"{split}-00000-of-00001.parquet", schema)
+                writers[split].write_table(pa.Table.from_pylist(records, schema=schema))
+            _progress(progress, len(expected), total)
+    finally:
+        for writer in writers.values():
+            writer.close()
+    splits = sorted(writers)
     (root / "README.md").write_text(
         "---\nconfigs:\n- config_name: default\n  data_files:\n"
-        + "".join(f"  - split: {s}\n    path: data/{s}-*.parquet\n" for s in sorted(by_split))
+        + "".join(f"  - split: {s}\n    path: data/{s}-*.parquet\n" for s in splits)
         + f"---\n\n# {manifest.header['name']}\n\ncurator manifest {manifest.hash}: "
         f"{len(expected):,} samples. Load with `datasets.load_dataset(\"parquet\", "
         f"data_dir=\"data\")` or `datasets.load_dataset(\"<this folder>\")`.\n")
-    return len(by_split) + 1, expected, {}
+    return len(splits) + 1, expected, {}
 
 
 def _hf_value(dtype: str) -> dict[str, str]:
@@ -320,7 +378,8 @@ def read_export(fmt: str, root: Path) -> Expected:
             pd.read_json(root / "manifest.jsonl", lines=True, dtype={"label": str,
                                                                       "sample_id": str})
         for row in frame.itertuples():
-            found[row.sample_id] = (str(row.label), _sha((root / row.image_path).read_bytes()))
+            label = None if row.label is None or row.label != row.label else str(row.label)
+            found[row.sample_id] = (label, _sha((root / row.image_path).read_bytes()))
     elif fmt == "folder":
         for path in sorted(root.glob("*/*")):
             found[path.stem] = (path.parent.name, _sha(path.read_bytes()))
@@ -330,15 +389,14 @@ def read_export(fmt: str, root: Path) -> Expected:
             found[img["sample_id"]] = (img["label"], _sha((root / img["file_name"]).read_bytes()))
     elif fmt == "hf":
         for path in sorted((root / "data").glob("*.parquet")):
-            for rec in pq.read_table(path).to_pylist():
-                found[rec["sample_id"]] = (rec["label"], _sha(rec["image"]["bytes"]))
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=CHUNK):  # streamed
+                for rec in batch.to_pylist():
+                    found[rec["sample_id"]] = (rec["label"], _sha(rec["image"]["bytes"]))
     return found
 
 
 def _verify(fmt: str, root: Path, manifest: Manifest, expected: Expected) -> None:
-    if fmt == "folder":  # folder names are the labels made path-safe
-        expected = {k: (safe_name(lab), sha) for k, (lab, sha) in expected.items()}
-    found = read_export(fmt, root)
+    found = read_export(fmt, root)  # (a folder export's "label" is its class folder)
     if set(found) != set(manifest.frame["sample_id"]):
         missing = set(manifest.frame["sample_id"]) - set(found)
         raise ExportError(f"the {fmt} export lacks {len(missing)} sample(s), e.g. "

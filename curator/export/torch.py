@@ -50,7 +50,7 @@ class ManifestDataset(_Base):  # type: ignore[misc]
         self.sample_ids = [str(r["sample_id"]) for r in rows]
         self.labels = [str(r["label"]) for r in rows]
         self.paths = [self.root / r["image_path"] for r in rows]
-        self.weights = [float(r.get("weight") or 1.0) for r in rows]
+        self.weights = [1.0 if r.get("weight") is None else float(r["weight"]) for r in rows]
         self.classes = sorted(set(self.labels))
         self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
         self.transform = transform
