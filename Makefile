@@ -39,6 +39,7 @@ bench: setup  ## run the benchmarks (prints ratio tables)
 	$(PY) benchmarks/bench_oversample.py
 	$(PY) benchmarks/bench_experiment.py
 	$(PY) benchmarks/bench_app.py
+	$(PY) benchmarks/bench_executor.py
 
 lint: setup
 	$(VENV)/bin/ruff check curator generators app reports tests benchmarks
