@@ -68,6 +68,8 @@ class ProcessExecutor:
 
     def pool(self) -> ProcessPoolExecutor:
         key = (self.workers, self.initializer)
+        for other in [k for k in _POOLS if k[1] == self.initializer and k != key]:
+            _POOLS.pop(other).shutdown(wait=True, cancel_futures=True)  # one size at a time
         if key not in _POOLS:
             # Spawned, not forked: each worker builds its own state (e.g. an EGL context).
             _POOLS[key] = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"),

@@ -344,7 +344,6 @@ def generate(ws: Any, recipe: Recipe, n: int, *, seed: int = 0, workers: int | N
         if len(buffer) >= write_rows or time.monotonic() - last_write > WRITE_SECONDS:
             flush()
 
-    # One process renders in this one; more render in spawned workers, in order either way.
     # In this process, spawned local workers, or Ray tasks: in order, the same rows either way.
     from curator.executor import resolve_executor
 
