@@ -80,6 +80,12 @@ def embed(
     seed: SeedOpt = 0,
     batch_size: Annotated[int, typer.Option(min=1, help="Samples per transform batch.")
                           ] = 512,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Transform batches in "
+                                         "this many local processes (1: in this one).")
+                       ] = 1,
+    executor: Annotated[str | None, typer.Option(
+        "--executor", help="local or ray (a Ray cluster at RAY_ADDRESS, else a local "
+        "Ray; default: ray when RAY_ADDRESS is set). Same vectors either way.")] = None,
 ) -> None:
     """Give every sample (matching --where) a vector; re-runs embed only new samples.
 
@@ -105,7 +111,8 @@ def embed(
         with _progress(f"embed {backend}") as progress:
             summary = embed_workspace(ws, embedder, name=name, filters=parse_wheres(where),
                                       refit=refit, fit_samples=fit_samples, random_state=seed,
-                                      batch_size=batch_size, progress=progress)
+                                      batch_size=batch_size, progress=progress,
+                                      executor=executor, workers=workers)
         console.print(str(summary), highlight=False)
 
 

@@ -68,3 +68,31 @@ def test_cli_generate_takes_the_executor_flag(tmp_path, monkeypatch):
     out = CliRunner().invoke(app, ["generate", "digits3d", "--n", "4", "--executor", "dask",
                                    "-w", str(ws.root)])
     assert out.exit_code == 2 and "executor must be one of local, ray" in out.output
+
+
+def test_embedding_on_a_pool_and_on_ray_gives_the_same_vectors(tmp_path, monkeypatch):
+    import numpy as np
+
+    from curator import init_workspace
+    from curator.embed import PixelEmbedder, embed_workspace, load_embedding
+    from curator.ingest import ingest, read_digits
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    out = {}
+    runs = {"here": {}, "pool": {"workers": 2}}
+    if __import__("importlib").util.find_spec("ray"):
+        runs["ray"] = {"executor": "ray", "workers": 2}
+    for name, kw in runs.items():
+        ws = init_workspace(tmp_path / name)
+        ingest(ws, read_digits(300))
+        summary = embed_workspace(ws, PixelEmbedder(size=8, n_components=8), name="pixels",
+                                  batch_size=64, **kw)
+        assert summary.n_new == 300
+        emb = load_embedding(ws, "pixels")
+        out[name] = emb.vectors[np.argsort(emb.ids)]
+    if "ray" in runs:
+        import ray
+
+        ray.shutdown()
+    for name in runs:
+        np.testing.assert_array_equal(out[name], out["here"])

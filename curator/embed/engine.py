@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from curator.embed.base import IMAGE_COLUMN, Embedder, EmbeddingError, check_vectors
 from curator.embed.store import EmbeddingInfo, EmbeddingStore, vectors_table
+from curator.executor import SerialExecutor, resolve_executor
 from curator.hashing import config_hash
 from curator.images import decode_bytes
 from curator.results import ResultMixin
@@ -99,6 +100,31 @@ def with_pixels(batch: pa.Table | pa.RecordBatch) -> pa.Table | pa.RecordBatch:
                                pc.is_valid(batch.column("image_uri"))))
 
 
+def _transform(ws: Workspace, embedder: Embedder, batch: pa.RecordBatch
+               ) -> tuple[list[str], np.ndarray]:
+    rows = prepare_rows(ws, embedder, batch)
+    return rows["sample_id"].tolist(), embedder.transform(rows)
+
+
+#: Per worker process: the embedder and workspace of the job last seen (rebuilt once).
+_WORKER: dict[str, Any] = {}
+
+
+def _transform_job(job: tuple[tuple[str, str, dict[str, Any], dict[str, np.ndarray]],
+                              pa.RecordBatch]) -> tuple[list[str], np.ndarray]:
+    """A batch's vectors in a worker (local pool or Ray): the embedder is rebuilt from its
+    backend, parameters and fitted arrays (no pickled objects), once per process."""
+    (root, backend, params, state), batch = job
+    key = config_hash([root, backend, params, sorted(state)])
+    if _WORKER.get("key") != key:
+        from curator.embed import make_embedder
+        from curator.store import open_workspace
+
+        _WORKER.update(key=key, ws=open_workspace(root),
+                       embedder=make_embedder(backend, **params).set_state(state))
+    return _transform(_WORKER["ws"], _WORKER["embedder"], batch)
+
+
 def prepare_rows(ws: Workspace, embedder: Embedder, batch: pa.Table | pa.RecordBatch
                  ) -> pd.DataFrame:
     """Sample rows as the embedder expects them (images decoded when it asks for them)."""
@@ -145,6 +171,8 @@ def embed_workspace(
     batch_size: int = 512,
     shard_rows: int = DEFAULT_SHARD_ROWS,
     progress: Progress | None = None,
+    executor: str | None = None,
+    workers: int | None = 1,
 ) -> EmbedSummary:
     """Embed the samples of ``ws`` (those matching ``filters``) into embedding ``name``.
 
@@ -165,6 +193,10 @@ def embed_workspace(
         Rows per transform call; ``shard_rows`` rows per atomic vector shard.
     progress
         Called as ``progress(done, total)`` after each batch.
+    executor, workers
+        Where batches are transformed (:mod:`curator.executor`): by default in this
+        process; ``workers`` > 1 uses a local process pool, ``executor="ray"`` Ray tasks
+        (the workspace must be on storage the workers see). Same vectors either way.
     """
     start = time.perf_counter()
     store = EmbeddingStore(ws, name or embedder.name)
@@ -225,23 +257,32 @@ def embed_workspace(
                 pending_ids.clear()
                 pending_vecs.clear()
 
-        for batch in ws.samples.iter_batches(_read_columns(ws, embedder), scan, batch_size):
-            if done:
-                keep = pc.invert(pc.is_in(batch.column("sample_id"), value_set=done_ids))
-                batch = batch.filter(keep)
-            batch = with_pixels(batch)
-            if batch.num_rows == 0:
-                continue
-            rows = prepare_rows(ws, embedder, batch)
-            vecs = check_vectors(embedder.transform(rows),
-                                 where=f"{info.backend} embedder output")
-            if vecs.shape != (len(rows), info.dim):
+        def todo() -> Iterator[pa.RecordBatch]:
+            for batch in ws.samples.iter_batches(_read_columns(ws, embedder), scan,
+                                                 batch_size):
+                if done:
+                    keep = pc.invert(pc.is_in(batch.column("sample_id"), value_set=done_ids))
+                    batch = batch.filter(keep)
+                batch = with_pixels(batch)
+                if batch.num_rows:
+                    yield batch
+
+        runner = resolve_executor(executor, workers)
+        if isinstance(runner, SerialExecutor):  # in this process, with this embedder
+            results = (_transform(ws, embedder, b) for b in todo())
+        else:  # each worker rebuilds the embedder from its config and fitted state once
+            recipe = (str(ws.root), info.backend, embedder.config()["params"],
+                      embedder.get_state())
+            results = runner.map(_transform_job, ((recipe, b) for b in todo()))
+        for ids, vecs in results:
+            vecs = check_vectors(vecs, where=f"{info.backend} embedder output")
+            if vecs.shape != (len(ids), info.dim):
                 raise EmbeddingError(f"the {info.backend!r} embedder returned shape "
-                                     f"{vecs.shape} for {len(rows)} rows; expected "
-                                     f"({len(rows)}, {info.dim})")
-            pending_ids.extend(rows["sample_id"].tolist())
+                                     f"{vecs.shape} for {len(ids)} rows; expected "
+                                     f"({len(ids)}, {info.dim})")
+            pending_ids.extend(ids)
             pending_vecs.append(vecs)
-            n_new += len(rows)
+            n_new += len(ids)
             if len(pending_ids) >= shard_rows:
                 flush()
             if progress is not None:
