@@ -115,6 +115,10 @@ def load_report_data(ws: Workspace, embedding: str | None = None) -> ReportData:
     pos = pd.Series(np.arange(len(frame)), index=frame["sample_id"].to_numpy())
     rows = pos.reindex(emb.ids).to_numpy()
     keep = ~np.isnan(rows)
+    if keep.all() and len(rows) == len(frame) and np.array_equal(rows, np.arange(len(rows))):
+        # Every sample embedded, in workspace order (the usual case): no copies of the
+        # frame or the vectors (sections only read them).
+        return ReportData(frame, embedding, frame, emb.vectors, emb.fingerprint)
     embedded = frame.iloc[rows[keep].astype(np.int64)].reset_index(drop=True)
     return ReportData(frame, embedding, embedded, emb.vectors[keep], emb.fingerprint)
 
