@@ -64,6 +64,13 @@ def oversample(
         "--where", help="Only these samples take part, e.g. \"source == 'real'\" "
         "(repeatable; --images defaults to the real samples).")] = None,
     seed: Annotated[int, typer.Option("--seed", min=0, help="random_state.")] = 0,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", min=1, help="With --render: render processes (default: all cores).")
+    ] = None,
+    executor: Annotated[str | None, typer.Option(
+        "--executor", help="With --render: local (process pool, the default) or ray (a Ray "
+        "cluster at RAY_ADDRESS, else a local Ray). Same seed, same rows either way.")
+    ] = None,
 ) -> None:
     """Make more of the under-represented strata, with provenance, in one of three spaces.
 
@@ -89,18 +96,23 @@ def oversample(
                                "feature space)")
         if like and not render:
             raise CuratorError("--like re-renders exemplars: add --render")
+        if (workers is not None or executor is not None) and not render:
+            raise CuratorError("--workers and --executor apply to --render (the other "
+                               "spaces are one in-process imbalanced-learn or model call)")
         ws = open_workspace(workspace)
         goal = strategy_for(parse_target(target))
         filters = parse_wheres(where)
         if render and like:
             from generators.param_oversample import variations_workspace
 
-            summary = variations_workspace(ws, like, n, random_state=seed)
+            summary = variations_workspace(ws, like, n, random_state=seed, workers=workers,
+                                           executor=executor)
         elif render:
             from generators.param_oversample import oversample_render_workspace
 
             summary = oversample_render_workspace(ws, by=by, target=goal, k_neighbors=k,
-                                                  filters=filters, random_state=seed)
+                                                  filters=filters, random_state=seed,
+                                                  workers=workers, executor=executor)
         elif table is not None:
             from curator.oversample import oversample_table_workspace
 

@@ -363,6 +363,13 @@ class Workspace:
         ``skip_existing`` (the default), so appends are idempotent. Each chunk of at most
         ``shard_rows`` rows becomes one atomic shard.
         """
+        return len(self.append_new_samples(table, shard_rows=shard_rows,
+                                           skip_existing=skip_existing))
+
+    def append_new_samples(self, table: pa.Table, *, shard_rows: int = DEFAULT_SHARD_ROWS,
+                           skip_existing: bool = True) -> pa.Array:
+        """:meth:`append_samples`, returning the ids of the rows it wrote (decided under the
+        write lock, so exact even with concurrent writers)."""
         table = conform_samples(table, self.attribute_types())
         with self.write_lock():
             if skip_existing and self.samples.shards():
@@ -370,7 +377,7 @@ class Workspace:
                 table = table.filter(pc.invert(pc.is_in(table["sample_id"], value_set=known)))
             chunks = [table.slice(s, shard_rows) for s in range(0, table.num_rows, shard_rows)]
             self.samples.write_shards(chunks)
-        return table.num_rows
+        return table["sample_id"].combine_chunks()
 
     def info(self) -> WorkspaceInfo:
         """Counts by source, label and split (reads only those columns)."""

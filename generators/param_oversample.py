@@ -24,7 +24,7 @@ from curator.stats import AnalysisError
 from generators.errors import RecipeError
 from generators.recipe import RANDOMIZERS, Param, load_recipe, merge_overrides
 from generators.requests import COLUMN_PARAMS
-from generators.run import generate
+from generators.run import RunSpec, generate_many
 
 #: Sample columns a render reproduces exactly when their parameter is pinned. Left out:
 #: ``mat_hue`` (recorded from the rendered colour, which saturation also moves) and
@@ -277,7 +277,9 @@ def _row_seed(seed: int, row: Mapping[str, Any], columns: Sequence[str]) -> int:
 def render_parameter_rows(ws: Any, rows: pd.DataFrame, *, seed: int = 0,
                           recipe: str | Path | None = None,
                           overrides: Mapping[str, Any] | None = None,
-                          split: str = "train", catalog: Any = None) -> pd.DataFrame:
+                          split: str = "train", catalog: Any = None,
+                          workers: int | None = None, executor: str | None = None,
+                          progress: Any = None) -> pd.DataFrame:
     """Render one sample per parameter row into ``ws``, with its parents and weight.
 
     Each row is rendered with its recipe (``rows.recipe``, or ``recipe`` when the samples
@@ -287,6 +289,10 @@ def render_parameter_rows(ws: Any, rows: pd.DataFrame, *, seed: int = 0,
     ``source=synthetic``, ``parent_ids`` = [parent_a, parent_b] (one id for a perturbation),
     ``interp_weight`` (null for perturbations) and ``oversample_kind``. Seeds depend only
     on ``seed`` and the row, so re-rendering the same rows writes nothing new.
+
+    The rows render as one :func:`~generators.run.generate_many` call: packed into tasks of
+    up to 32 on ``executor`` (local pool by default, or Ray) with ``workers`` processes
+    (default: all cores). Same rows and seed, same bytes on either.
 
     Returns ``rows`` with the rendered ``sample_id`` and ``written`` (False: already there).
     """
@@ -303,8 +309,7 @@ def render_parameter_rows(ws: Any, rows: pd.DataFrame, *, seed: int = 0,
         raise RecipeError(f"rows pin {unknown}, which a render does not reproduce; drop them")
     overrides = dict(overrides or {})
     recipes: dict[str, Any] = {}
-    ids: list[str] = []
-    written: list[bool] = []
+    runs: list[RunSpec] = []
     for row in rows.to_dict("records"):
         spec = recipe if recipe is not None else row["recipe"]
         if str(spec) not in recipes:
@@ -314,25 +319,29 @@ def render_parameter_rows(ws: Any, rows: pd.DataFrame, *, seed: int = 0,
         parents = list(dict.fromkeys([str(row["parent_a"]), str(row["parent_b"])]))
         weight = None if math.isnan(float(row["weight"])) else float(row["weight"])
         kind = "perturb" if weight is None else "interpolate"
-        run_seed = _row_seed(seed, row, columns)
-        summary = generate(ws, pinned, 1, seed=run_seed, workers=1, catalog=catalog,
-                           split=split, extra_columns={"parent_ids": parents,
-                                                       "interp_weight": weight,
-                                                       "oversample_kind": kind})
-        found = ws.to_table(columns=["sample_id"],
-                            filters=(pc.field("config_hash") == summary.config_hash)
-                            & (pc.field("gen_seed") == run_seed))["sample_id"].to_pylist()
-        ids.append(found[0] if found else None)
-        written.append(summary.written > 0)
+        runs.append(RunSpec(pinned, 1, _row_seed(seed, row, columns),
+                            {"parent_ids": parents, "interp_weight": weight,
+                             "oversample_kind": kind}))
+    # One call: the rows' one-sample runs are packed into tasks on the executor.
+    summaries = generate_many(ws, runs, workers=workers, executor=executor, catalog=catalog,
+                              split=split, progress=progress)
+    ids: dict[tuple[str, int], str] = {}
+    if summaries:
+        found = ws.to_table(columns=["sample_id", "config_hash", "gen_seed"],
+                            filters=pc.field("config_hash").isin(
+                                sorted({s.config_hash for s in summaries})))
+        ids = {(h, int(g)): sid for sid, h, g in zip(*(found[c].to_pylist() for c in
+                                                      found.column_names), strict=True)}
     out = rows.copy()
-    out["sample_id"] = ids
-    out["written"] = written
+    out["sample_id"] = [ids.get((s.config_hash, s.seed)) for s in summaries]
+    out["written"] = [s.written > 0 for s in summaries]
     return out
 
 
 def oversample_render_workspace(ws: Any, *, by: str = "label", target: Any = "auto",
                                 k_neighbors: int = 5, filters: Any = None,
-                                random_state: int = 0) -> Any:
+                                random_state: int = 0, workers: int | None = None,
+                                executor: str | None = None, progress: Any = None) -> Any:
     """Render new samples for the strata of ``ws``'s generated data short of ``target``:
     SMOTE between the recorded generator parameters of a stratum's samples, each new sample
     rendered with perfect labels (``source=synthetic``, ``parent_ids``, ``interp_weight``).
@@ -362,6 +371,7 @@ def oversample_render_workspace(ws: Any, *, by: str = "label", target: Any = "au
     created = written = 0
     per_stratum: dict[str, int] = {}
     skipped: list[str] = []
+    planned: list[pd.DataFrame] = []
     for recipe, group in frame.groupby("gen_recipe", sort=True):
         keys = strata[group.index]
         for key, lack in sorted(stratum_deficits(keys.value_counts(), target).items()):
@@ -373,10 +383,13 @@ def oversample_render_workspace(ws: Any, *, by: str = "label", target: Any = "au
             seed = int(config_hash({"seed": random_state, "stratum": str(key)}), 16) % 2**31
             rows = interpolate_parameters(members, lack, columns=columns,
                                           k_neighbors=k_neighbors, random_state=seed)
-            done = render_parameter_rows(ws, rows, seed=random_state)
-            created += len(done)
-            written += int(done["written"].sum())
-            per_stratum[f"{recipe} {key}"] = len(done)
+            planned.append(rows.assign(_stratum=f"{recipe} {key}"))
+    if planned:  # every stratum's rows in one run on the executor
+        rows = pd.concat(planned, ignore_index=True)
+        done = render_parameter_rows(ws, rows.drop(columns="_stratum"), seed=random_state,
+                                     workers=workers, executor=executor, progress=progress)
+        created, written = len(done), int(done["written"].sum())
+        per_stratum = {k: int(v) for k, v in rows["_stratum"].value_counts(sort=False).items()}
     chash = config_hash({"by": by, "target": repr(target), "k": k_neighbors,
                          "filters": repr(filters), "random_state": random_state})
     return OversampleSummary("generator parameters", by, "render", chash, created, written,
@@ -385,7 +398,8 @@ def oversample_render_workspace(ws: Any, *, by: str = "label", target: Any = "au
 
 def variations_workspace(ws: Any, sample_ids: Sequence[str], n_per_sample: int, *,
                          scales: Mapping[str, float] | None = None,
-                         random_state: int = 0) -> Any:
+                         random_state: int = 0, workers: int | None = None,
+                         executor: str | None = None, progress: Any = None) -> Any:
     """"More like this one": ``n_per_sample`` renders around each exemplar's recorded
     parameters (:func:`perturb_parameters`), each with the exemplar as its parent."""
     from curator.oversample import OversampleSummary
@@ -401,17 +415,16 @@ def variations_workspace(ws: Any, sample_ids: Sequence[str], n_per_sample: int, 
         bad = frame.loc[recipes.isna(), "sample_id"].tolist()[:5]
         raise AnalysisError("variations need rendered exemplars with recorded generator "
                             f"parameters; not rendered: {bad}")
-    created = written = 0
-    per: dict[str, int] = {}
+    planned = []
     for _, group in frame.groupby("gen_recipe", sort=True):
         columns = [c for c in PARAM_COLUMNS if c in group and group[c].notna().all()]
-        rows = perturb_parameters(group, n_per_sample, columns=columns, scales=scales,
-                                  random_state=random_state)
-        done = render_parameter_rows(ws, rows, seed=random_state)
-        created += len(done)
-        written += int(done["written"].sum())
-        per.update({f"like {sid}": int(c) for sid, c in
-                    done["parent_a"].astype(str).value_counts(sort=False).items()})
+        planned.append(perturb_parameters(group, n_per_sample, columns=columns, scales=scales,
+                                          random_state=random_state))
+    done = render_parameter_rows(ws, pd.concat(planned, ignore_index=True), seed=random_state,
+                                 workers=workers, executor=executor, progress=progress)
+    created, written = len(done), int(done["written"].sum())
+    per = {f"like {sid}": int(c) for sid, c in
+           done["parent_a"].astype(str).value_counts(sort=False).items()}
     chash = config_hash({"like": sorted(ids), "n": n_per_sample, "scales": dict(scales or {}),
                          "random_state": random_state})
     return OversampleSummary("generator parameters", "exemplar", "perturb", chash, created,

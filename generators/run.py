@@ -7,7 +7,6 @@ the indices not yet in the workspace.
 
 from __future__ import annotations
 
-import math
 import os
 import threading
 import time
@@ -219,6 +218,13 @@ def _render_job(job: _Job) -> list[dict[str, Any]]:
     return [render_sample(ctx, job.run_seed, i, job.extra) for i in job.indices]
 
 
+def _render_batch(jobs: tuple[_Job, ...]) -> list[dict[str, Any]]:
+    """One task on the executor: a chunk of one run, or many small runs (pinned recipes)
+    together. Jobs of a batch share their catalog and background pool objects, which
+    pickle once per batch."""
+    return [row for job in jobs for row in _render_job(job)]
+
+
 def shutdown_workers() -> None:
     """Stop the local render worker processes (they are restarted on the next run)."""
     from curator.executor import shutdown_pools
@@ -227,16 +233,6 @@ def shutdown_workers() -> None:
 
 
 # -- a run -----------------------------------------------------------------------------------
-def existing_indices(ws: Any, run_hash: str, run_seed: int) -> set[int]:
-    """Indices of this run (same config hash and seed) already in the workspace."""
-    if "gen_index" not in ws.attribute_types() or "gen_seed" not in ws.attribute_types():
-        return set()
-    table = ws.to_table(columns=["gen_index"],
-                        filters=(pc.field("config_hash") == run_hash)
-                        & (pc.field("gen_seed") == int(run_seed)))
-    return set(table["gen_index"].drop_null().to_pylist())
-
-
 def background_pool(ws: Any, size: tuple[int, int], limit: int) -> tuple[list[np.ndarray], str]:
     """Up to ``limit`` real images (lowest sample ids first) as RGB arrays, and their hash."""
     ids = ws.to_table(columns=["sample_id"], filters=pc.field("source") == "real")["sample_id"]
@@ -262,6 +258,61 @@ def _chunks(indices: list[int], size: int) -> Iterator[list[int]]:
         yield indices[start:start + size]
 
 
+def _batches(jobs: list[_Job], size: int) -> list[tuple[_Job, ...]]:
+    """Consecutive jobs packed into tasks of at most ``size`` samples."""
+    out: list[tuple[_Job, ...]] = []
+    batch: list[_Job] = []
+    count = 0
+    for job in jobs:
+        if batch and count + len(job.indices) > size:
+            out.append(tuple(batch))
+            batch, count = [], 0
+        batch.append(job)
+        count += len(job.indices)
+    if batch:
+        out.append(tuple(batch))
+    return out
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of :func:`generate_many`: samples ``0..n-1`` of ``recipe`` with ``seed``, and
+    the columns every row of the run carries (see :func:`generate`)."""
+
+    recipe: Recipe
+    n: int
+    seed: int = 0
+    extra_columns: Mapping[str, Any] | None = None
+
+
+def _check_run(run: RunSpec) -> tuple[tuple[str, Any], ...]:
+    n, seed = run.n, run.seed
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise RecipeError(f"n must be a non-negative whole number of samples, got {n!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise RecipeError(f"seed must be a non-negative whole number, got {seed!r}")
+    extra = tuple(sorted((run.extra_columns or {}).items()))
+    core = [k for k, _ in extra if k in CORE_COLUMNS and k != "parent_ids"]
+    if core:
+        raise RecipeError(f"extra_columns may set parent_ids and attributes, not the core "
+                          f"column(s) {core}")
+    return extra
+
+
+def _existing(ws: Any, hashes: Sequence[str]) -> dict[tuple[str, int], set[int]]:
+    """Indices already in the workspace per (config hash, run seed), in one read."""
+    types = ws.attribute_types()
+    if not hashes or "gen_index" not in types or "gen_seed" not in types:
+        return {}
+    table = ws.to_table(columns=["config_hash", "gen_seed", "gen_index"],
+                        filters=pc.field("config_hash").isin(sorted(set(hashes))))
+    found: dict[tuple[str, int], set[int]] = {}
+    for h, s, i in zip(*(table[c].to_pylist() for c in table.column_names), strict=True):
+        if s is not None and i is not None:
+            found.setdefault((h, int(s)), set()).add(int(i))
+    return found
+
+
 def generate(ws: Any, recipe: Recipe, n: int, *, seed: int = 0, workers: int | None = None,
              executor: str | None = None,
              catalog: AssetCatalog | None = None, asset_root: str | Path | None = None,
@@ -274,73 +325,123 @@ def generate(ws: Any, recipe: Recipe, n: int, *, seed: int = 0, workers: int | N
     such as an interpolation weight; other core columns cannot be set this way.
 
     Indices already present for this recipe hash and seed are skipped (resume). Rendering
-    runs in ``workers`` processes (default: all cores); rows are appended in atomic shards
-    of up to ``write_rows`` rows, so a killed run loses at most the rows not yet written.
+    runs in ``workers`` processes (default: all cores) on the ``executor`` (local pool, or
+    Ray); rows are appended in atomic shards of up to ``write_rows`` rows, so a killed run
+    loses at most the rows not yet written.
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-        raise RecipeError(f"n must be a non-negative whole number of samples, got {n!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise RecipeError(f"seed must be a non-negative whole number, got {seed!r}")
-    if workers is not None and (not isinstance(workers, int) or workers < 1):
+    return generate_many(ws, [RunSpec(recipe, n, seed, extra_columns)], workers=workers,
+                         executor=executor, catalog=catalog, asset_root=asset_root,
+                         split=split, chunk_size=chunk_size,
+                         background_pool_size=background_pool_size, write_rows=write_rows,
+                         progress=progress)[0]
+
+
+def generate_many(ws: Any, runs: Sequence[RunSpec], *, workers: int | None = None,
+                  executor: str | None = None, catalog: AssetCatalog | None = None,
+                  asset_root: str | Path | None = None, split: str = "train",
+                  chunk_size: int = 32, background_pool_size: int = 64,
+                  write_rows: int = WRITE_ROWS,
+                  progress: Progress | None = None) -> list[GenerateSummary]:
+    """:func:`generate` for many runs at once, on one executor: their samples are packed
+    into tasks of up to ``chunk_size``, so a thousand one-sample runs (pinned recipes, as
+    parameter-space oversampling makes) spread over the workers like one big run.
+
+    Returns one summary per run, in order; each run resumes on its own. A run repeating an
+    earlier one (same hash and seed) renders nothing twice.
+    """
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
+                                or workers < 1):
         raise RecipeError(f"workers must be a positive whole number, got {workers!r}")
-    extra = tuple(sorted((extra_columns or {}).items()))
-    core = [k for k, _ in extra if k in CORE_COLUMNS and k != "parent_ids"]
-    if core:
-        raise RecipeError(f"extra_columns may set parent_ids and attributes, not the core "
-                          f"column(s) {core}")
+    runs = list(runs)
+    extras = [_check_run(run) for run in runs]
     if catalog is None:
         from generators.workspace_assets import load_catalog
 
         catalog = load_catalog(ws)
         asset_root = ws.root if asset_root is None else asset_root
-    assets = resolve_assets(recipe, catalog)  # unknown classes fail here, before rendering
-    # The run's hash covers the recipe and every asset it may draw (a re-registered mesh
-    # or an edited catalog makes a new run, not a silent mix).
-    used = sorted({a.asset_id: a.to_dict() for group in assets.values() for a in group}.items())
-    run_hash = config_hash({"recipe": recipe.config_hash, "assets": used})
-    pool: list[np.ndarray] = []
-    bg = recipe.params("background")["kinds"]
-    if recipe.is_enabled("background") and "workspace" in bg["range"]:
-        pool, pool_hash = background_pool(ws, recipe.size, background_pool_size)
-        if not pool:
-            raise RecipeError("background kind 'workspace' needs real images in the workspace; "
-                              "ingest some first or drop 'workspace' from background.kinds")
-        run_hash = config_hash({"recipe": run_hash, "backgrounds": pool_hash})
-    ablated = ",".join(recipe.ablated)
-    done = existing_indices(ws, run_hash, seed)
-    todo = [i for i in range(n) if i not in done]
-    summary = GenerateSummary(recipe.name, run_hash, seed, ablated or "none", n,
-                              already_present=n - len(todo))
-    if not todo:
-        return summary
+    root = None if asset_root is None else str(asset_root)
+    pools: dict[tuple[int, int], tuple[list[np.ndarray], str]] = {}
+    hashes: list[str] = []
+    run_pools: list[list[np.ndarray]] = []  # one list object per size: pickled once a batch
+    for run in runs:
+        recipe = run.recipe
+        assets = resolve_assets(recipe, catalog)  # unknown classes fail here, before rendering
+        # The run's hash covers the recipe and every asset it may draw (a re-registered mesh
+        # or an edited catalog makes a new run, not a silent mix).
+        used = sorted({a.asset_id: a.to_dict() for group in assets.values() for a in group}.items())
+        run_hash = config_hash({"recipe": recipe.config_hash, "assets": used})
+        bg = recipe.params("background")["kinds"]
+        if recipe.is_enabled("background") and "workspace" in bg["range"]:
+            size = tuple(recipe.size)
+            if size not in pools:
+                pools[size] = background_pool(ws, recipe.size, background_pool_size)
+            pool, pool_hash = pools[size]
+            if not pool:
+                raise RecipeError("background kind 'workspace' needs real images in the "
+                                  "workspace; ingest some first or drop 'workspace' from "
+                                  "background.kinds")
+            run_hash = config_hash({"recipe": run_hash, "backgrounds": pool_hash})
+        else:
+            pool = []
+        hashes.append(run_hash)
+        run_pools.append(pool)
+    done = _existing(ws, hashes)
+    summaries: list[GenerateSummary] = []
+    by_key: dict[tuple[str, int], GenerateSummary] = {}
+    jobs: list[_Job] = []
     chunk_size = max(1, min(chunk_size, write_rows))
-    n_workers = workers or os.cpu_count() or 1
-    n_workers = max(1, min(n_workers, math.ceil(len(todo) / chunk_size)))
-    summary.workers = n_workers
-    base = _Job(recipe.config, recipe.enabled, recipe.ablated, catalog,
-                None if asset_root is None else str(asset_root), pool, run_hash, split, seed,
-                extra=extra)
-    jobs = [replace(base, indices=tuple(chunk)) for chunk in _chunks(todo, chunk_size)]
+    for run, run_hash, pool, extra in zip(runs, hashes, run_pools, extras, strict=True):
+        recipe, key = run.recipe, (run_hash, run.seed)
+        claimed = done.setdefault(key, set())  # present, or rendered by an earlier run here
+        todo = [i for i in range(run.n) if i not in claimed]
+        claimed.update(todo)
+        summary = GenerateSummary(recipe.name, run_hash, run.seed,
+                                  ",".join(recipe.ablated) or "none", run.n,
+                                  already_present=run.n - len(todo))
+        summaries.append(summary)
+        by_key.setdefault(key, summary)
+        if not todo:
+            continue
+        base = _Job(recipe.config, recipe.enabled, recipe.ablated, catalog, root, pool,
+                    run_hash, split, run.seed, extra=extra)
+        jobs.extend(replace(base, indices=tuple(chunk)) for chunk in _chunks(todo, chunk_size))
+    total = sum(len(job.indices) for job in jobs)
+    if not jobs:
+        return summaries
+    batches = _batches(jobs, chunk_size)
+    n_workers = max(1, min(workers or os.cpu_count() or 1, len(batches)))
     start = time.perf_counter()
     buffer: list[dict[str, Any]] = []
     last_write = time.monotonic()
+    rendered = 0
+
+    def owner(row: Mapping[str, Any]) -> GenerateSummary:
+        return by_key[(row["config_hash"], int(row["gen_seed"]))]
 
     def flush() -> None:
         nonlocal buffer, last_write
         if not buffer:
             return
-        written = ws.append_samples(rows_to_table(buffer))
-        summary.written += written
-        summary.duplicates += len(buffer) - written  # rows another run wrote already
+        new = set(ws.append_new_samples(rows_to_table(buffer)).to_pylist())
+        for row in buffer:
+            summary = owner(row)
+            if row["sample_id"] in new:
+                summary.written += 1
+            else:
+                summary.duplicates += 1  # a row another run wrote already
         buffer = []
         last_write = time.monotonic()
 
     def consume(rows: list[dict[str, Any]]) -> None:
+        nonlocal rendered
         buffer.extend(rows)
-        summary.rendered += len(rows)
-        summary.small_objects += sum(r["gen_n_small"] for r in rows)
+        rendered += len(rows)
+        for row in rows:
+            summary = owner(row)
+            summary.rendered += 1
+            summary.small_objects += row["gen_n_small"]
         if progress:
-            progress(summary.rendered, len(todo))
+            progress(rendered, total)
         if len(buffer) >= write_rows or time.monotonic() - last_write > WRITE_SECONDS:
             flush()
 
@@ -348,8 +449,9 @@ def generate(ws: Any, recipe: Recipe, n: int, *, seed: int = 0, workers: int | N
     from curator.executor import resolve_executor
 
     runner = resolve_executor(executor, n_workers, initializer=_init_worker)
-    summary.workers = runner.workers
-    results = runner.map(_render_job, jobs)
+    for summary in summaries:
+        summary.workers = runner.workers
+    results = runner.map(_render_batch, batches)
     try:
         for rows in results:
             consume(rows)
@@ -368,5 +470,8 @@ def generate(ws: Any, recipe: Recipe, n: int, *, seed: int = 0, workers: int | N
         shutdown_workers()  # interrupted: stop the workers too
         raise
     flush()
-    summary.seconds = time.perf_counter() - start
-    return summary
+    seconds = time.perf_counter() - start
+    for summary in summaries:
+        if summary.rendered:
+            summary.seconds = seconds
+    return summaries

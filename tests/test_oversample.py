@@ -135,6 +135,8 @@ def test_cli_oversample_and_its_errors(digits_ws):
     small = runner.invoke(app, ["oversample", "--by", "label,split", "--target",
                                 "balanced", "-w", str(digits_ws.root)])
     assert small.exit_code == 2 and "fewer than k_neighbors + 1" in small.output
+    pool = runner.invoke(app, ["oversample", "--workers", "2", "-w", str(digits_ws.root)])
+    assert pool.exit_code == 2 and "--workers and --executor apply to --render" in pool.output
 
 
 def test_cli_render_and_images_modes_end_to_end(tmp_path):
@@ -153,8 +155,8 @@ def test_cli_render_and_images_modes_end_to_end(tmp_path):
     small = runner.invoke(app, ["oversample", "--render", "--target", "10", "-w",
                                 str(ws.root)])
     assert small.exit_code == 0 and "skipped (too few samples): digits3d label=" in small.output
-    render = runner.invoke(app, ["oversample", "--render", "--target", "10", "--k", "3", "-w",
-                                 str(ws.root)])
+    render = runner.invoke(app, ["oversample", "--render", "--target", "10", "--k", "3",
+                                 "--workers", "2", "-w", str(ws.root)])
     assert render.exit_code == 0, render.output
     rows = ws.to_pandas(["label", "source", "parent_ids", "interp_weight", "pose_yaw_deg"],
                         [("oversample_kind", "==", "interpolate")])

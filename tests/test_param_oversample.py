@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from curator import init_workspace
+from curator import init_workspace, open_workspace
 from curator.stats import AnalysisError
 from generators.errors import RecipeError
 from generators.param_oversample import (
@@ -184,3 +184,37 @@ def test_bad_input_is_named(minority):
         perturb_parameters(frame, 1, columns=["pose_yaw_deg"], scales={"cam_yaw_deg": 1.0})
     with pytest.raises(AnalysisError, match="n must be"):
         interpolate_parameters(frame, -1, k_neighbors=K)
+
+
+def test_parameter_rows_render_the_same_bytes_on_a_pool_and_on_ray(minority, tmp_path,
+                                                                    monkeypatch):
+    """Many one-sample pinned runs are packed into executor tasks; whichever runs them, the
+    stored rows are the ones rendered in this process."""
+    import shutil
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    src, frame = minority
+    rows = interpolate_parameters(frame, 40, k_neighbors=K, random_state=9)
+    runs = {"here": {"workers": 1}, "pool": {"workers": 2}}
+    if __import__("importlib").util.find_spec("ray"):
+        runs["ray"] = {"workers": 2, "executor": "ray"}
+    stored = {}
+    for name, kw in runs.items():
+        root = tmp_path / name
+        shutil.copytree(src.root, root)
+        ws = open_workspace(root)
+        out = render_parameter_rows(ws, rows, overrides=SMALL, seed=5, **kw)
+        assert out["written"].all() and out["sample_id"].notna().all()
+        new = ws.to_pandas().set_index("sample_id").loc[out["sample_id"]]
+        stored[name] = new.drop(columns=["ingested_at"]).reset_index()
+    if "ray" in runs:
+        import ray
+
+        ray.shutdown()
+    for name in runs:
+        pd.testing.assert_frame_equal(stored[name], stored["here"])
+    # the local pool got the 40 rows as two tasks, not 40
+    from generators.run import _batches, _Job
+
+    jobs = [_Job({}, (), (), None, None, [], str(i), "train", 0, indices=(0,)) for i in range(40)]
+    assert [len(b) for b in _batches(jobs, 32)] == [32, 8]
