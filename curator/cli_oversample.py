@@ -7,7 +7,13 @@ from typing import Annotated, Any
 
 import typer
 
-from curator.cli_common import WorkspaceOpt, _errors_as_messages, console, parse_wheres
+from curator.cli_common import (
+    WorkspaceOpt,
+    _errors_as_messages,
+    _progress,
+    console,
+    parse_wheres,
+)
 from curator.errors import CuratorError
 from curator.store import open_workspace
 
@@ -105,14 +111,17 @@ def oversample(
         if render and like:
             from generators.param_oversample import variations_workspace
 
-            summary = variations_workspace(ws, like, n, random_state=seed, workers=workers,
-                                           executor=executor)
+            with _progress("render variations") as progress:
+                summary = variations_workspace(ws, like, n, random_state=seed, workers=workers,
+                                               executor=executor, progress=progress)
         elif render:
             from generators.param_oversample import oversample_render_workspace
 
-            summary = oversample_render_workspace(ws, by=by, target=goal, k_neighbors=k,
-                                                  filters=filters, random_state=seed,
-                                                  workers=workers, executor=executor)
+            with _progress("render interpolations") as progress:
+                summary = oversample_render_workspace(ws, by=by, target=goal, k_neighbors=k,
+                                                      filters=filters, random_state=seed,
+                                                      workers=workers, executor=executor,
+                                                      progress=progress)
         elif table is not None:
             from curator.oversample import oversample_table_workspace
 

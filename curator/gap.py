@@ -83,6 +83,9 @@ def _fd(mu1: np.ndarray, cov1: np.ndarray, mu2: np.ndarray, cov2: np.ndarray) ->
     return max(float(value), 0.0)  # rounding can leave a tiny negative for equal moments
 
 
+_MOMENT_ROWS = 65_536  # rows per float64 chunk when summing moments
+
+
 @dataclass(frozen=True)
 class _BlockMoments:
     """Row count, sum and sum of outer products of each block of rows (centred on
@@ -94,16 +97,23 @@ class _BlockMoments:
     shift: np.ndarray
 
     @classmethod
-    def of(cls, X: np.ndarray, n_blocks: int, rng: np.random.RandomState) -> _BlockMoments:
-        shift = X[: min(len(X), 4096)].mean(axis=0, dtype=np.float64)
-        blocks = np.array_split(rng.permutation(len(X)), min(n_blocks, len(X)))
+    def of(cls, X: np.ndarray, n_blocks: int, rng: np.random.RandomState,
+           rows: np.ndarray | None = None) -> _BlockMoments:
+        """Moments of ``n_blocks`` random blocks of the rows of ``X`` (or of its ``rows``,
+        sorted, without copying them out). Blocks are read ``_MOMENT_ROWS`` rows at a time,
+        so a million rows never make a float64 copy of themselves."""
+        at = np.arange(len(X)) if rows is None else np.asarray(rows)
+        shift = X[at[:4096]].mean(axis=0, dtype=np.float64)
+        blocks = np.array_split(rng.permutation(len(at)), min(n_blocks, len(at)))
         d = X.shape[1]
-        sums = np.empty((len(blocks), d))
-        outer = np.empty((len(blocks), d, d))
-        for b, rows in enumerate(blocks):
-            z = X[np.sort(rows)].astype(np.float64) - shift
-            sums[b] = z.sum(axis=0)
-            outer[b] = z.T @ z
+        sums = np.zeros((len(blocks), d))
+        outer = np.zeros((len(blocks), d, d))
+        for b, block in enumerate(blocks):
+            picked = at[np.sort(block)]
+            for start in range(0, len(picked), _MOMENT_ROWS):
+                z = X[picked[start:start + _MOMENT_ROWS]].astype(np.float64) - shift
+                sums[b] += z.sum(axis=0)
+                outer[b] += z.T @ z
         return cls(np.array([len(r) for r in blocks], np.float64), sums, outer, shift)
 
     def moments(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -171,7 +181,11 @@ def _real_baseline_fd(real: np.ndarray, n_fake: int, rng: np.random.RandomState)
     order = rng.permutation(len(real))
     half = len(real) // 2
     h1, h2 = half, len(real) - half
-    split = frechet_distance(real[np.sort(order[:half])], real[np.sort(order[half:])])
+    # the halves' moments straight from ``real`` (frechet_distance's, without two copies)
+    one = np.ones(1)
+    a = _BlockMoments.of(real, 1, np.random.RandomState(0), rows=np.sort(order[:half]))
+    b = _BlockMoments.of(real, 1, np.random.RandomState(0), rows=np.sort(order[half:]))
+    split = _fd(*a.moments(one), *b.moments(one))
     return split * (1 / len(real) + 1 / n_fake) / (1 / h1 + 1 / h2)
 
 
@@ -376,6 +390,9 @@ def prdc_intervals(result: dict[str, Any], *, n_boot: int = 100, alpha: float = 
 
 
 # -- classifier two-sample test -------------------------------------------------------------
+_PREDICT_ROWS = 65_536  # rows per predict_proba call of the two-sample test
+
+
 def _with_squares(Z: np.ndarray) -> np.ndarray:
     return np.hstack([Z, Z * Z])
 
@@ -465,13 +482,19 @@ def classifier_two_sample_test(real: Any, fake: Any, *, cv: int = 5,
     folds = min(cv, n_r, n_f)
     if folds < 2:
         raise AnalysisError(f"cv must be >= 2 (and both sides at least that big), got {cv!r}")
-    X = np.vstack([real, fake])
     y = np.r_[np.zeros(n_r, np.int8), np.ones(n_f, np.int8)]
+
+    def rows(at: np.ndarray) -> np.ndarray:
+        """Rows ``at`` of real-then-fake, gathered without stacking the two (sorted ``at``
+        keeps the stacked order: a million rows need no second copy)."""
+        cut = np.searchsorted(at, n_r)
+        return np.concatenate([real[at[:cut]], fake[at[cut:] - n_r]])
+
     rng = check_random_state(random_state)
     proba = np.empty(n_r + n_f)
     fold_of = np.empty(n_r + n_f, int)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=random_state)
-    for fold, (train, test) in enumerate(splitter.split(X, y)):
+    for fold, (train, test) in enumerate(splitter.split(np.zeros((len(y), 1)), y)):
         fold_of[test] = fold
         if len(train) > max_fit_samples:
             train = np.sort(rng.choice(train, max_fit_samples, replace=False))
@@ -479,8 +502,10 @@ def classifier_two_sample_test(real: Any, fake: Any, *, cv: int = 5,
         # cost more in synchronisation than they save (6x slower on a busy machine).
         with warnings.catch_warnings(), threadpool_limits(1, user_api="blas"):
             warnings.simplefilter("ignore", ConvergenceWarning)
-            model = _c2st_model(random_state).fit(X[train], y[train])
-            proba[test] = model.predict_proba(X[test])[:, 1]
+            model = _c2st_model(random_state).fit(rows(train), y[train])
+            for start in range(0, len(test), _PREDICT_ROWS):  # bounded scaler/squares copies
+                part = test[start:start + _PREDICT_ROWS]
+                proba[part] = model.predict_proba(rows(part))[:, 1]
     auc = auc_interval(proba[:n_r], proba[n_r:], folds=fold_of[:n_r], fake_folds=fold_of[n_r:],
                        alpha=alpha)
     index = pd.Index(ids) if ids is not None else pd.RangeIndex(n_r + n_f)
@@ -709,7 +734,11 @@ def gap_report(vectors: Any, is_synthetic: Any, *, ids: Sequence[Any] | None = N
         tables["obviously_synthetic"] = obvious
     attrs = None
     if frame is not None:
-        attrs = attribute_distances(frame[~synthetic], frame[synthetic])
+        # The attribute columns of the whole frame are those of real and synthetic together;
+        # project first, so only they are copied into the two sides.
+        numeric, categorical = attribute_columns(frame)
+        cols = numeric + categorical
+        attrs = attribute_distances(frame.loc[~synthetic, cols], frame.loc[synthetic, cols])
         tables["attribute_distances"] = attrs
 
     summary = {"n_real": int(overall["n_real"]), "n_synthetic": int(overall["n_synthetic"])}

@@ -29,6 +29,13 @@ QUERY_BATCH = 16_384
 RECALL_QUERIES = 1_000
 _NPROBE_STEPS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
 _EF_STEPS = (16, 32, 64, 128, 256, 512, 1024, 2048)
+#: Lossy codes (product / scalar quantisation) rank candidates by approximate distances:
+#: with ``refine`` they fetch this many times k candidates and keep the exact best k.
+REFINE_FACTOR = 4
+_LOSSY = re.compile(r"PQ|SQ|LSH|RaBitQ", re.IGNORECASE)
+#: Recall gained by doubling the effort below which the tuner stops: the index's codes,
+#: not its effort, cap the recall (PQ), and more effort would only cost time.
+PLATEAU = 0.005
 
 
 class NeighborsError(CuratorError, ValueError):
@@ -176,12 +183,15 @@ class NeighborIndex(BaseEstimator):
         ``"IVF1024,PQ16"``, ``"HNSW64"``).
     nprobe, ef_search
         Search effort of IVF / HNSW indices; ``None`` picks the smallest value whose
-        measured recall@k on training queries reaches ``target_recall``.
+        measured recall@k on training queries reaches ``target_recall``, or, when the
+        index cannot reach it (coarse PQ codes), the value where doubling the effort gains
+        less than ``PLATEAU`` recall; ``recall_`` says what was reached.
     target_recall
         Recall the automatic effort aims for (measured against exact search).
     refine
         Recompute exact distances for the returned candidates (cheap; exact and
-        deterministic ordering). Turn off only for raw faiss speed.
+        deterministic ordering). Lossy codes (``PQ``, ``SQ``) fetch ``REFINE_FACTOR`` x k
+        candidates and keep the exact best k. Turn off only for raw faiss speed.
     n_jobs
         faiss threads (``None``: all cores).
     random_state
@@ -262,6 +272,8 @@ class NeighborIndex(BaseEstimator):
         # 64 points per list trains k-means well enough (recall is measured afterwards)
         # and is 3x faster to build at 1M points than faiss's default of 256.
         cap = 64 * ivf.nlist if ivf is not None else 100_000
+        if _LOSSY.search(self.factory_):
+            cap = max(cap, 40 * 256)  # codebooks of 256 centroids want 39+ points each
         if len(X) <= cap:
             return X
         rng = np.random.default_rng(self.random_state)
@@ -297,14 +309,20 @@ class NeighborIndex(BaseEstimator):
             steps = [None]
         if fixed is not None:
             steps = [_check_k(fixed, "nprobe" if ivf is not None else "ef_search")]
+        previous: tuple[float, int | None] | None = None
         for step in steps:
             if step is not None:
                 self._set_effort(step)
-            self.recall_ = recall_at_k(_drop_self(self.index_.search(q, k + 1)[1], rows, k),
-                                       exact)
-            self.effort_ = step
+            found = self._approximate(q, k + 1)[1]
+            self.recall_, self.effort_ = recall_at_k(_drop_self(found, rows, k), exact), step
             if self.recall_ >= self.target_recall:
                 break
+            if previous is not None and self.recall_ - previous[0] < PLATEAU:
+                # The target is out of this index's reach: keep the cheaper effort.
+                self.recall_, self.effort_ = previous
+                self._set_effort(previous[1])
+                break
+            previous = (self.recall_, step)
 
     # -- querying ---------------------------------------------------------------------------
     def _check_fitted(self) -> None:
@@ -352,17 +370,26 @@ class NeighborIndex(BaseEstimator):
             return np.zeros((0, k), np.float32), np.zeros((0, k), np.int64)
         if self.index_ is None:
             dist, ind = exact_knn(queries, self._fit_X, k)
-        else:
-            dist = np.empty((len(queries), k), np.float32)
-            ind = np.empty((len(queries), k), np.int64)
-            for s in range(0, len(queries), QUERY_BATCH):
-                dist[s:s + QUERY_BATCH], ind[s:s + QUERY_BATCH] = self.index_.search(
-                    queries[s:s + QUERY_BATCH], k)
-            short = np.flatnonzero((ind < 0).any(axis=1))
-            if len(short):  # an approximate index found fewer than k: answer exactly
-                dist[short], ind[short] = exact_knn(queries[short], self._fit_X, k)
+            if self.refine:
+                return refine(queries, self._fit_X, ind)
+            return np.sqrt(np.maximum(dist, 0)), ind
+        return self._approximate(queries, k)
+
+    def _approximate(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Search the faiss index (more candidates for lossy codes), then refine."""
+        lossy = self.refine and bool(_LOSSY.search(self.factory_))
+        kc = min(k * REFINE_FACTOR, self.n_samples_fit_) if lossy else k
+        dist = np.empty((len(queries), kc), np.float32)
+        ind = np.empty((len(queries), kc), np.int64)
+        for s in range(0, len(queries), QUERY_BATCH):
+            dist[s:s + QUERY_BATCH], ind[s:s + QUERY_BATCH] = self.index_.search(
+                queries[s:s + QUERY_BATCH], kc)
+        short = np.flatnonzero((ind[:, :k] < 0).any(axis=1))
+        if len(short):  # an approximate index found fewer than k: answer exactly
+            dist[short], ind[short] = exact_knn(queries[short], self._fit_X, kc)
         if self.refine:
-            return refine(queries, self._fit_X, ind)
+            dist, ind = refine(queries, self._fit_X, ind)
+            return dist[:, :k], ind[:, :k]
         return np.sqrt(np.maximum(dist, 0)), ind
 
     def kneighbors_graph(self, X: Any = None, n_neighbors: int | None = None,

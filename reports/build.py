@@ -25,7 +25,7 @@ from curator.results import AnalysisResult, Finding, new_figure
 from curator.select import Selection, parse_target
 from curator.stats import attribute_columns
 from curator.store import Workspace
-from curator.strata import stratum_keys
+from curator.strata import parse_by, stratum_keys
 from reports.document import ReportDocument, Section
 
 #: Section keys in report order (``--sections`` takes a subset).
@@ -286,7 +286,8 @@ def _real_vs_synthetic(data: ReportData, cfg: ReportConfig
 
 
 def _gap(data: ReportData, cfg: ReportConfig) -> Section:
-    from curator.gap import gap_report
+    from curator.gap import LINEAGE_COLUMNS, gap_report
+    from curator.schema import CORE_COLUMNS
 
     title = "Real vs synthetic gap"
     intro = ("How far synthetic samples are from real ones, overall and per label, each with "
@@ -299,9 +300,14 @@ def _gap(data: ReportData, cfg: ReportConfig) -> Section:
     if why:
         return Section(title, intro, skipped=why)
     both = real | syn
-    frame = data.embedded[both].reset_index(drop=True)
+    # Only the columns the gap reads (ids, label, lineage, strata, attributes): at a million
+    # rows the core text columns (origin, config_hash, ...) would be copied for nothing.
+    needed = {"sample_id", cfg.label, *LINEAGE_COLUMNS, *(c for c, _ in parse_by(cfg.by))}
+    keep = [c for c in data.embedded.columns if c not in CORE_COLUMNS or c in needed]
+    frame = data.embedded.loc[both, keep].reset_index(drop=True)
     strata = stratum_keys(frame, cfg.by) if cfg.by else None
-    result = gap_report(data.vectors[both], syn[both], ids=frame["sample_id"].to_numpy(),
+    vectors = data.vectors if both.all() else data.vectors[both]
+    result = gap_report(vectors, syn[both], ids=frame["sample_id"].to_numpy(),
                         labels=frame[cfg.label].astype(str).to_numpy(), strata=strata,
                         frame=frame, k=cfg.k,
                         n_boot=cfg.n_boot, max_samples=cfg.max_samples,

@@ -50,3 +50,21 @@ def test_a_killed_ingest_reruns_to_exactly_the_full_set(tmp_path, many_images, k
     assert len(ids) == len(set(ids)) == len(expected)
     assert not [p for p in ws.rglob(".tmp-*")]
     assert open_workspace(ws).rejects.count() == 0
+
+
+def test_two_ingests_at_once_lose_no_rows_and_write_none_twice(tmp_path, many_images):
+    """Two CLI ingests run concurrently into one workspace: one of the whole tree, one of a
+    class folder that the first also holds. Writers take the workspace lock in turn and
+    skip ids already written, so the result is exactly the union."""
+    source, expected = many_images
+    ws = init_workspace(tmp_path / "ws").root
+    procs = [subprocess.Popen(_command(path, ws), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+             for path in (source, source / "b")]
+    outs = [p.communicate(timeout=180) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err for _, err in outs]
+    ids = open_workspace(ws).to_table(["sample_id"])["sample_id"].to_pylist()
+    assert len(ids) == len(set(ids)) == len(expected)
+    assert set(ids) == expected
+    shards = [p.name for p in open_workspace(ws).samples.shards()]
+    assert len({n.split("-")[1] for n in shards}) == len(shards)  # no sequence number twice

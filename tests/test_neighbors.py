@@ -156,6 +156,23 @@ def test_approximate_indices_reach_target_recall_measured_against_exact(spec):
     assert nn.factory_ != "Flat"
 
 
+def test_coarse_pq_stops_tuning_at_its_recall_ceiling_and_refines_more_candidates():
+    """PQ codes cap recall below the target: the tuner stops where more effort stops paying
+    (not at an exhaustive scan), and the exact re-rank of 4k candidates lifts recall."""
+    X = clustered(12000, 32, 40)
+    Q = X[::97] + 0.01
+    exact = NeighborIndex(10).fit(X).kneighbors(Q)[1]  # exact search (tested above)
+    coarse = NeighborIndex(10, index="IVF32,PQ4x4", target_recall=0.99).fit(X)
+    assert coarse.recall_ < 0.99
+    assert coarse.effort_ < 32  # not every list
+    raw = NeighborIndex(10, index="IVF32,PQ4x4", nprobe=coarse.effort_, refine=False).fit(X)
+    refined = recall_at_k(coarse.kneighbors(Q)[1], exact)
+    assert refined > recall_at_k(raw.kneighbors(Q)[1], exact) + 0.1
+    assert abs(refined - coarse.recall_) < 0.1  # the measured recall is what queries get
+    d, i = coarse.kneighbors(Q)
+    assert d.shape == i.shape == (len(Q), 10) and (np.diff(d, axis=1) >= 0).all()
+
+
 def test_bad_index_string_is_a_clear_error():
     with pytest.raises(NeighborsError, match="faiss cannot build"):
         NeighborIndex(index="Nonsense99").fit(random_data(100, 4))

@@ -168,12 +168,34 @@ class EmbeddingStore:
             self.directory.rename(trash)
             shutil.rmtree(trash, ignore_errors=True)
 
+    def _read_all(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
+        """Ids and vectors, streamed shard by shard into preallocated arrays: the peak is
+        the result plus one batch, not the Arrow table plus its copy."""
+        if not self.vectors.shards():
+            return np.empty(0, object), np.zeros((0, dim), np.float32)
+        dataset = self.vectors.dataset()  # one snapshot of the shards for count and scan
+        n = dataset.count_rows()
+        ids = np.empty(n, object)
+        vectors = np.empty((n, dim), np.float32)
+        at = 0
+        scan = dataset.scanner(columns=["sample_id", "vector"], batch_size=65_536,
+                               fragment_readahead=1, batch_readahead=1)
+        for batch in scan.to_batches():
+            m = batch.num_rows
+            ids[at:at + m] = batch.column(0).to_numpy(zero_copy_only=False)
+            vectors[at:at + m] = batch.column(1).flatten().to_numpy(
+                zero_copy_only=False).reshape(m, dim)
+            at += m
+        if at != n:
+            raise EmbeddingError(f"embedding {self.name!r} changed while it was read "
+                                 f"({at} of {n} rows); read it again")
+        return ids, vectors
+
     def load(self, sample_ids: Sequence[str] | None = None) -> Embedding:
         """All vectors (or those of ``sample_ids``, in that order) as one array."""
         info = self.info()
-        table = self.vectors.to_table()
-        ids = np.asarray(table.column("sample_id").to_pylist(), dtype=object)
-        emb = Embedding(info, ids, table_vectors(table, info.dim))
+        ids, vectors = self._read_all(info.dim)
+        emb = Embedding(info, ids, vectors)
         if sample_ids is None:
             return emb
         pos = emb.positions(sample_ids)
