@@ -40,6 +40,8 @@ bench: setup  ## run the benchmarks (prints ratio tables)
 	$(PY) benchmarks/bench_experiment.py
 	$(PY) benchmarks/bench_app.py
 	$(PY) benchmarks/bench_executor.py
+	$(PY) benchmarks/bench_scale.py
+	$(PY) benchmarks/bench_index_kinds.py
 
 lint: setup
 	$(VENV)/bin/ruff check curator generators app reports tests benchmarks
