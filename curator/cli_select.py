@@ -80,9 +80,9 @@ def embed(
     seed: SeedOpt = 0,
     batch_size: Annotated[int, typer.Option(min=1, help="Samples per transform batch.")
                           ] = 512,
-    workers: Annotated[int, typer.Option("--workers", min=1, help="Transform batches in "
-                                         "this many local processes (1: in this one).")
-                       ] = 1,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", min=1, help="Transform batches in this many processes (default: this "
+        "one process locally; on Ray, the cluster's CPUs).")] = None,
     executor: Annotated[str | None, typer.Option(
         "--executor", help="local or ray (a Ray cluster at RAY_ADDRESS, else a local "
         "Ray; default: ray when RAY_ADDRESS is set). Same vectors either way.")] = None,

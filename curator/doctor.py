@@ -10,6 +10,7 @@ readable; a re-run of the command that wrote a quarantined shard writes it again
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,10 @@ from curator.store import Workspace
 
 QUARANTINE = "quarantine"
 _TMP = ".tmp-"
+_TRASH = ".trash-"
+#: Temp files younger than this may belong to a write still running (an embedding, an
+#: export): ``repair`` leaves them alone.
+STALE_SECONDS = 600.0
 
 
 @dataclass
@@ -32,6 +37,7 @@ class DoctorReport(ResultMixin):
     problems: list[dict[str, str]] = field(default_factory=list)
     quarantined: list[str] = field(default_factory=list)
     temp_files: int = 0
+    recent_temp_files: int = 0
     duplicate_ids: int = 0
 
     @property
@@ -46,19 +52,32 @@ class DoctorReport(ResultMixin):
             lines.append(f"  {self.duplicate_ids:,} sample id(s) stored more than once")
         if self.temp_files:
             lines.append(f"  {self.temp_files} leftover temp file(s) of interrupted writes")
+        if self.recent_temp_files:
+            lines.append(f"  {self.recent_temp_files} recent temp file(s) left alone (a write "
+                         "may be running)")
         for q in self.quarantined:
             lines.append(f"  quarantined {q}")
-        lines.append("healthy" if self.healthy and not self.quarantined else
-                     ("repaired: re-run the command that wrote a quarantined file to write "
-                      "it again" if self.quarantined else
-                      "run `curator doctor --repair` to quarantine the unreadable files"))
+        if self.duplicate_ids:
+            lines.append("sample ids stored twice are not repaired automatically: reads see "
+                         "both rows; please report how the workspace was written")
+        elif self.healthy and not self.quarantined:
+            lines.append("healthy")
+        elif self.quarantined:
+            lines.append("repaired: re-run the command that wrote a quarantined file to write "
+                         "it again")
+        else:
+            lines.append("run `curator doctor --repair` to quarantine the unreadable files")
         return "\n".join(lines)
 
 
+def _skipped(path: Path, root: Path) -> bool:
+    """Quarantined files, and anything inside a write's staging or trash folder."""
+    parts = path.relative_to(root).parts
+    return parts[0] == QUARANTINE or any(p.startswith((_TMP, _TRASH)) for p in parts)
+
+
 def _parquet_files(root: Path) -> list[Path]:
-    skip = root / QUARANTINE
-    return sorted(p for p in root.rglob("*.parquet")
-                  if skip not in p.parents and not p.name.startswith(_TMP))
+    return sorted(p for p in root.rglob("*.parquet") if not _skipped(p, root))
 
 
 def _check_parquet(path: Path, deep: bool) -> str | None:
@@ -90,7 +109,7 @@ def check_workspace(ws: Workspace, *, repair: bool = False, deep: bool = False
             report.problems.append({"path": str(path.relative_to(root)),
                                     "problem": "unreadable Parquet", "detail": problem})
     for path in sorted(root.rglob("*.json")):
-        if root / QUARANTINE in path.parents or path.name.startswith(_TMP):
+        if _skipped(path, root):
             continue
         report.checked += 1
         try:
@@ -98,8 +117,13 @@ def check_workspace(ws: Workspace, *, repair: bool = False, deep: bool = False
         except (ValueError, OSError) as exc:
             report.problems.append({"path": str(path.relative_to(root)),
                                     "problem": "unreadable JSON", "detail": str(exc)[:200]})
-    temps = [p for p in root.rglob(f"{_TMP}*") if root / QUARANTINE not in p.parents]
-    report.temp_files = len(temps)
+    now = time.time()
+    temps, recent = [], []
+    for p in root.rglob(f"{_TMP}*"):
+        if p.is_file() and (root / QUARANTINE) not in p.parents \
+                and not any(q.name.startswith(_TMP) for q in p.parents):
+            (recent if now - p.stat().st_mtime < STALE_SECONDS else temps).append(p)
+    report.temp_files, report.recent_temp_files = len(temps), len(recent)
     bad = {root / p["path"] for p in report.problems}
     report.duplicate_ids = _duplicate_ids(ws, bad)
     if repair:
@@ -110,8 +134,7 @@ def check_workspace(ws: Workspace, *, repair: bool = False, deep: bool = False
                 path.rename(target)
                 report.quarantined.append(str(target.relative_to(root)))
             for path in temps:
-                if path.is_file():
-                    path.unlink(missing_ok=True)
+                path.unlink(missing_ok=True)
         report.problems = []
     return report
 

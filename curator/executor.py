@@ -16,8 +16,11 @@ bytes whichever runs them: every random choice is seeded per item, never per wor
 from __future__ import annotations
 
 import atexit
+import functools
 import multiprocessing as mp
 import os
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -41,6 +44,24 @@ class Executor(Protocol):
         ...
 
 
+def _windowed(submit: Callable[[Any], Any], result: Callable[[Any], Any],
+              cancel: Callable[[Any], Any], items: Iterable[Any], limit: int
+              ) -> Iterator[Any]:
+    """Results of ``submit(item)`` in item order, at most ``limit`` submitted ahead; what is
+    still in flight is cancelled when the consumer stops early or fails."""
+    window: deque[Any] = deque()
+    try:
+        for item in items:
+            window.append(submit(item))
+            if len(window) >= max(1, limit):
+                yield result(window.popleft())
+        while window:
+            yield result(window.popleft())
+    finally:
+        for pending in window:
+            cancel(pending)
+
+
 class SerialExecutor:
     """Runs in this process (``workers == 1``)."""
 
@@ -55,6 +76,23 @@ class SerialExecutor:
 
 
 _POOLS: dict[tuple[int, Any], ProcessPoolExecutor] = {}
+
+
+def _start_worker(parent: int, initializer: Callable[[], None] | None) -> None:
+    """In a pool worker: leave when the parent is gone, then run ``initializer``.
+
+    A parent killed with SIGKILL cannot stop its pool, and an idle worker waiting on the
+    task queue never notices: without this it lingers as an orphan holding its memory
+    (and, for rendering, a GL context)."""
+
+    def exit_with_parent() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=exit_with_parent, name="exit-with-parent", daemon=True).start()
+    if initializer is not None:
+        initializer()
 
 
 class ProcessExecutor:
@@ -72,12 +110,18 @@ class ProcessExecutor:
             _POOLS.pop(other).shutdown(wait=True, cancel_futures=True)  # one size at a time
         if key not in _POOLS:
             # Spawned, not forked: each worker builds its own state (e.g. an EGL context).
-            _POOLS[key] = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"),
-                                              initializer=self.initializer)
+            _POOLS[key] = ProcessPoolExecutor(
+                self.workers, mp_context=mp.get_context("spawn"),
+                initializer=functools.partial(_start_worker, os.getpid(), self.initializer))
         return _POOLS[key]
 
     def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
-        return self.pool().map(fn, items)
+        """In order, with at most ``2 x workers`` items submitted ahead of the consumer:
+        items are pulled lazily (``ProcessPoolExecutor.map`` would submit them all first,
+        reading a whole workspace of images before the first result)."""
+        pool = self.pool()
+        return _windowed(lambda item: pool.submit(fn, item), lambda f: f.result(),
+                         lambda f: f.cancel(), items, 2 * self.workers)
 
     def shutdown(self) -> None:
         pool = _POOLS.pop((self.workers, self.initializer), None)
@@ -135,24 +179,30 @@ class RayExecutor:
         self._task = ray.remote(_call_initialized)
 
     def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
-        window: deque[Any] = deque()
-        limit = max(1, 2 * self.workers)
-        for item in items:
-            window.append(self._task.remote(fn, self.initializer, item))
-            if len(window) >= limit:
-                yield self.ray.get(window.popleft())
-        while window:
-            yield self.ray.get(window.popleft())
+        def cancel(ref: Any) -> None:
+            try:
+                self.ray.cancel(ref)
+            except Exception:  # noqa: BLE001 - a finished or lost task: nothing to stop
+                pass
+
+        return _windowed(lambda item: self._task.remote(fn, self.initializer, item),
+                         self.ray.get, cancel, items, 2 * self.workers)
+
+
+def executor_name(name: str | None = None) -> str:
+    """``name`` checked, or the default: ``"ray"`` if ``RAY_ADDRESS`` is set, else local."""
+    if name is None:
+        name = "ray" if os.environ.get("RAY_ADDRESS") else "local"
+    if name not in EXECUTORS:
+        raise ExecutorError(f"executor must be one of {', '.join(EXECUTORS)}, got {name!r}")
+    return name
 
 
 def resolve_executor(name: str | None = None, workers: int | None = None, *,
                      initializer: Callable[[], None] | None = None) -> Executor:
     """The executor called ``name`` (``None``: Ray if ``RAY_ADDRESS`` is set, else local)
     with ``workers`` workers (default: every core here; on Ray, the cluster's CPUs)."""
-    if name is None:
-        name = "ray" if os.environ.get("RAY_ADDRESS") else "local"
-    if name not in EXECUTORS:
-        raise ExecutorError(f"executor must be one of {', '.join(EXECUTORS)}, got {name!r}")
+    name = executor_name(name)
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
                                 or workers < 1):
         raise ExecutorError(f"workers must be a positive whole number, got {workers!r}")

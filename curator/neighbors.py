@@ -33,8 +33,8 @@ _EF_STEPS = (16, 32, 64, 128, 256, 512, 1024, 2048)
 #: with ``refine`` they fetch this many times k candidates and keep the exact best k.
 REFINE_FACTOR = 4
 _LOSSY = re.compile(r"PQ|SQ|LSH|RaBitQ", re.IGNORECASE)
-#: Recall gained by doubling the effort below which the tuner stops: the index's codes,
-#: not its effort, cap the recall (PQ), and more effort would only cost time.
+#: For lossy codes whose recall ceiling (at the most effort) is below the target, the tuner
+#: picks the least effort within this much recall of that ceiling.
 PLATEAU = 0.005
 
 
@@ -183,9 +183,9 @@ class NeighborIndex(BaseEstimator):
         ``"IVF1024,PQ16"``, ``"HNSW64"``).
     nprobe, ef_search
         Search effort of IVF / HNSW indices; ``None`` picks the smallest value whose
-        measured recall@k on training queries reaches ``target_recall``, or, when the
-        index cannot reach it (coarse PQ codes), the value where doubling the effort gains
-        less than ``PLATEAU`` recall; ``recall_`` says what was reached.
+        measured recall@k on training queries reaches ``target_recall``, or, when lossy
+        codes (PQ) cannot reach it even at the most effort, the smallest value within
+        ``PLATEAU`` of that ceiling; ``recall_`` says what was reached.
     target_recall
         Recall the automatic effort aims for (measured against exact search).
     refine
@@ -309,20 +309,22 @@ class NeighborIndex(BaseEstimator):
             steps = [None]
         if fixed is not None:
             steps = [_check_k(fixed, "nprobe" if ivf is not None else "ef_search")]
-        previous: tuple[float, int | None] | None = None
-        for step in steps:
+        def measure(step: int | None) -> float:
             if step is not None:
                 self._set_effort(step)
-            found = self._approximate(q, k + 1)[1]
-            self.recall_, self.effort_ = recall_at_k(_drop_self(found, rows, k), exact), step
-            if self.recall_ >= self.target_recall:
+            # the index's own answers: queries it answers short count as misses here
+            found = self._approximate(q, k + 1, fallback=False)[1]
+            return recall_at_k(_drop_self(found, rows, k), exact)
+
+        goal = float(self.target_recall)
+        if fixed is None and len(steps) > 1 and _LOSSY.search(self.factory_):
+            # Lossy codes can cap recall below the target, where more effort only costs
+            # time: measure that ceiling (the most effort) and aim just under it.
+            goal = min(goal, measure(steps[-1]) - PLATEAU)
+        for step in steps:
+            self.recall_, self.effort_ = measure(step), step
+            if self.recall_ >= goal:
                 break
-            if previous is not None and self.recall_ - previous[0] < PLATEAU:
-                # The target is out of this index's reach: keep the cheaper effort.
-                self.recall_, self.effort_ = previous
-                self._set_effort(previous[1])
-                break
-            previous = (self.recall_, step)
 
     # -- querying ---------------------------------------------------------------------------
     def _check_fitted(self) -> None:
@@ -375,8 +377,10 @@ class NeighborIndex(BaseEstimator):
             return np.sqrt(np.maximum(dist, 0)), ind
         return self._approximate(queries, k)
 
-    def _approximate(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Search the faiss index (more candidates for lossy codes), then refine."""
+    def _approximate(self, queries: np.ndarray, k: int, *, fallback: bool = True
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """Search the faiss index (more candidates for lossy codes), answer queries it
+        answers short exactly (``fallback``), then refine."""
         lossy = self.refine and bool(_LOSSY.search(self.factory_))
         kc = min(k * REFINE_FACTOR, self.n_samples_fit_) if lossy else k
         dist = np.empty((len(queries), kc), np.float32)
@@ -384,7 +388,7 @@ class NeighborIndex(BaseEstimator):
         for s in range(0, len(queries), QUERY_BATCH):
             dist[s:s + QUERY_BATCH], ind[s:s + QUERY_BATCH] = self.index_.search(
                 queries[s:s + QUERY_BATCH], kc)
-        short = np.flatnonzero((ind[:, :k] < 0).any(axis=1))
+        short = np.flatnonzero((ind[:, :k] < 0).any(axis=1)) if fallback else []
         if len(short):  # an approximate index found fewer than k: answer exactly
             dist[short], ind[short] = exact_knn(queries[short], self._fit_X, kc)
         if self.refine:

@@ -405,6 +405,8 @@ def variations_workspace(ws: Any, sample_ids: Sequence[str], n_per_sample: int, 
     from curator.oversample import OversampleSummary
 
     ids = [str(s) for s in sample_ids]
+    if not ids:
+        raise AnalysisError("variations need at least one exemplar: a rendered sample's id")
     flat = ws.scalar_columns()
     frame = ws.to_pandas(flat, [("sample_id", "in", ids)])
     missing = sorted(set(ids) - set(frame["sample_id"]))
@@ -420,11 +422,15 @@ def variations_workspace(ws: Any, sample_ids: Sequence[str], n_per_sample: int, 
         columns = [c for c in PARAM_COLUMNS if c in group and group[c].notna().all()]
         planned.append(perturb_parameters(group, n_per_sample, columns=columns, scales=scales,
                                           random_state=random_state))
-    done = render_parameter_rows(ws, pd.concat(planned, ignore_index=True), seed=random_state,
-                                 workers=workers, executor=executor, progress=progress)
-    created, written = len(done), int(done["written"].sum())
-    per = {f"like {sid}": int(c) for sid, c in
-           done["parent_a"].astype(str).value_counts(sort=False).items()}
+    created = written = 0
+    per: dict[str, int] = {}
+    if planned:
+        done = render_parameter_rows(ws, pd.concat(planned, ignore_index=True),
+                                     seed=random_state, workers=workers, executor=executor,
+                                     progress=progress)
+        created, written = len(done), int(done["written"].sum())
+        per = {f"like {sid}": int(c) for sid, c in
+               done["parent_a"].astype(str).value_counts(sort=False).items()}
     chash = config_hash({"like": sorted(ids), "n": n_per_sample, "scales": dict(scales or {}),
                          "random_state": random_state})
     return OversampleSummary("generator parameters", "exemplar", "perturb", chash, created,

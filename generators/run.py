@@ -8,7 +8,6 @@ the indices not yet in the workspace.
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -121,16 +120,7 @@ def _init_worker() -> None:
     from generators.gl import load_pyrender
 
     load_pyrender(threads=0)  # rasterise in the worker's own thread: cores are the unit
-    # A parent killed with SIGKILL cannot stop its pool: leave on our own rather than
-    # linger as an orphan holding a GL context.
-    parent = os.getppid()
-
-    def exit_with_parent() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(1)
-
-    threading.Thread(target=exit_with_parent, name="exit-with-parent", daemon=True).start()
+    # (local pool workers also leave when their parent dies: curator.executor)
 
 
 def render_frame(ctx: _WorkerContext, run_seed: int, index: int) -> tuple[Any, Frame, int]:
@@ -223,6 +213,14 @@ def _render_batch(jobs: tuple[_Job, ...]) -> list[dict[str, Any]]:
     together. Jobs of a batch share their catalog and background pool objects, which
     pickle once per batch."""
     return [row for job in jobs for row in _render_job(job)]
+
+
+def _stop(results: Iterator[Any]) -> None:
+    """After a failure: cancel the tasks still in flight (Ray's too), stop local workers."""
+    close = getattr(results, "close", None)
+    if close is not None:
+        close()
+    shutdown_workers()
 
 
 def shutdown_workers() -> None:
@@ -387,11 +385,19 @@ def generate_many(ws: Any, runs: Sequence[RunSpec], *, workers: int | None = Non
         run_pools.append(pool)
     done = _existing(ws, hashes)
     summaries: list[GenerateSummary] = []
-    by_key: dict[tuple[str, int], GenerateSummary] = {}
+    # Who renders what: runs of one (hash, seed) share its indices; each index goes to the
+    # first run asking for it, and its rows count there.
+    by_key: dict[tuple[str, int], list[tuple[GenerateSummary, list[int]]]] = {}
+    extra_of: dict[tuple[str, int], tuple[tuple[str, Any], ...]] = {}
     jobs: list[_Job] = []
     chunk_size = max(1, min(chunk_size, write_rows))
-    for run, run_hash, pool, extra in zip(runs, hashes, run_pools, extras, strict=True):
+    for number, (run, run_hash, pool, extra) in enumerate(zip(runs, hashes, run_pools, extras,
+                                                               strict=True)):
         recipe, key = run.recipe, (run_hash, run.seed)
+        if extra_of.setdefault(key, extra) != extra:
+            raise RecipeError(f"run {number} renders the same samples as an earlier run (same "
+                              "recipe and seed) with other extra_columns; give it another "
+                              "seed")
         claimed = done.setdefault(key, set())  # present, or rendered by an earlier run here
         todo = [i for i in range(run.n) if i not in claimed]
         claimed.update(todo)
@@ -399,9 +405,9 @@ def generate_many(ws: Any, runs: Sequence[RunSpec], *, workers: int | None = Non
                                   ",".join(recipe.ablated) or "none", run.n,
                                   already_present=run.n - len(todo))
         summaries.append(summary)
-        by_key.setdefault(key, summary)
         if not todo:
             continue
+        by_key.setdefault(key, []).append((summary, todo))
         base = _Job(recipe.config, recipe.enabled, recipe.ablated, catalog, root, pool,
                     run_hash, split, run.seed, extra=extra)
         jobs.extend(replace(base, indices=tuple(chunk)) for chunk in _chunks(todo, chunk_size))
@@ -409,14 +415,24 @@ def generate_many(ws: Any, runs: Sequence[RunSpec], *, workers: int | None = Non
     if not jobs:
         return summaries
     batches = _batches(jobs, chunk_size)
-    n_workers = max(1, min(workers or os.cpu_count() or 1, len(batches)))
+    from curator.executor import executor_name, resolve_executor
+
+    where = executor_name(executor)
+    # Locally no more processes than tasks; on Ray, unset workers means the cluster's CPUs.
+    n_workers = workers if where == "ray" else max(1, min(workers or os.cpu_count() or 1,
+                                                            len(batches)))
     start = time.perf_counter()
     buffer: list[dict[str, Any]] = []
     last_write = time.monotonic()
     rendered = 0
 
+    shared = {key: {j: summary for summary, todo in owners for j in todo}
+              for key, owners in by_key.items() if len(owners) > 1}
+
     def owner(row: Mapping[str, Any]) -> GenerateSummary:
-        return by_key[(row["config_hash"], int(row["gen_seed"]))]
+        key = (row["config_hash"], int(row["gen_seed"]))
+        table = shared.get(key)
+        return by_key[key][0][0] if table is None else table[int(row["gen_index"])]
 
     def flush() -> None:
         nonlocal buffer, last_write
@@ -446,9 +462,7 @@ def generate_many(ws: Any, runs: Sequence[RunSpec], *, workers: int | None = Non
             flush()
 
     # In this process, spawned local workers, or Ray tasks: in order, the same rows either way.
-    from curator.executor import resolve_executor
-
-    runner = resolve_executor(executor, n_workers, initializer=_init_worker)
+    runner = resolve_executor(where, n_workers, initializer=_init_worker)
     for summary in summaries:
         summary.workers = runner.workers
     results = runner.map(_render_batch, batches)
@@ -456,18 +470,18 @@ def generate_many(ws: Any, runs: Sequence[RunSpec], *, workers: int | None = Non
         for rows in results:
             consume(rows)
     except CuratorError:
-        shutdown_workers()
+        _stop(results)
         flush()  # what was rendered before the failure is kept; a re-run resumes after it
         raise
     except Exception as exc:
-        shutdown_workers()  # a failed run leaves no busy workers behind
+        _stop(results)  # a failed run leaves no busy workers behind
         flush()
         raise GeneratorError(
             f"rendering failed ({type(exc).__name__}: {exc}); rows rendered before it are "
             "kept and a re-run resumes. If this is an EGL/OpenGL error, install Mesa's EGL "
             "drivers (`make sysdeps`) and keep PYOPENGL_PLATFORM=egl") from exc
     except BaseException:
-        shutdown_workers()  # interrupted: stop the workers too
+        _stop(results)  # interrupted: stop the workers too
         raise
     flush()
     seconds = time.perf_counter() - start

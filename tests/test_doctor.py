@@ -3,6 +3,9 @@ rest of the workspace reads again; a re-ingest restores the lost rows without du
 
 from __future__ import annotations
 
+import os
+import time
+
 import pytest
 from typer.testing import CliRunner
 
@@ -41,11 +44,23 @@ def test_doctor_finds_broken_metadata_and_leftover_temp_files(tmp_path):
     ingest(ws, read_digits(10))
     (ws.root / "reports").mkdir(exist_ok=True)
     (ws.root / "reports" / "report.json").write_text("{not json")
-    (ws.root / "samples" / ".tmp-1234-part.parquet").write_bytes(b"half")
+    old = ws.root / "samples" / ".tmp-1234-part.parquet"
+    old.write_bytes(b"half")
+    os.utime(old, (time.time() - 3600, time.time() - 3600))  # an hour-old leftover
+    # A write still running elsewhere (an embedding shard being written, an export being
+    # staged): too recent to be a leftover, and not part of the workspace yet.
+    running = ws.root / "embeddings" / "pixels" / "vectors" / ".tmp-9-part.parquet"
+    running.parent.mkdir(parents=True)
+    running.write_bytes(b"in flight")
+    staged = ws.root / "exports" / ".tmp-export-ab12" / "data.parquet"
+    staged.parent.mkdir(parents=True)
+    staged.write_bytes(b"half an export")
     out = CliRunner().invoke(app, ["doctor", str(ws.root)])
     assert out.exit_code == 1 and "unreadable JSON: reports/report.json" in out.output
     assert "1 leftover temp file(s)" in out.output
+    assert "1 recent temp file(s) left alone" in out.output
+    assert "data.parquet" not in out.output  # inside a staging folder: not checked
     fixed = CliRunner().invoke(app, ["doctor", str(ws.root), "--repair"])
     assert fixed.exit_code == 0
-    assert not list((ws.root / "samples").glob(".tmp-*"))
+    assert not old.exists() and running.is_file() and staged.is_file()
     assert (ws.root / "quarantine" / "reports" / "report.json").is_file()

@@ -30,6 +30,28 @@ def test_local_executors_keep_item_order_and_reject_bad_settings(monkeypatch):
         resolve_executor("local", 0)
 
 
+def test_a_pool_pulls_items_lazily_and_stops_when_the_consumer_does(monkeypatch):
+    """Items are read a window ahead of the results (embedding streams a workspace's
+    images through here: pulling them all first would load it into memory)."""
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    pulled = []
+
+    def items():
+        for i in range(200):
+            pulled.append(i)
+            yield i
+
+    pool = resolve_executor("local", 2)
+    results = pool.map(_square, items())
+    assert next(results) == 0
+    assert len(pulled) <= 2 * 2 + 1
+    assert [next(results) for _ in range(3)] == [1, 4, 9]
+    results.close()  # the consumer stops: nothing more is pulled
+    assert len(pulled) <= 4 + 2 * 2 + 1
+    assert list(pool.map(_square, range(10))) == [i * i for i in range(10)]
+    pool.shutdown()
+
+
 def _rows(ws):
     frame = ws.to_pandas().drop(columns=["ingested_at"])
     return frame.sort_values("sample_id").reset_index(drop=True)
@@ -96,3 +118,29 @@ def test_embedding_on_a_pool_and_on_ray_gives_the_same_vectors(tmp_path, monkeyp
         ray.shutdown()
     for name in runs:
         np.testing.assert_array_equal(out[name], out["here"])
+
+
+def test_a_kept_pool_never_reuses_another_fit_of_the_same_config(tmp_path, monkeypatch):
+    """Workers cache the embedder per process; a second fit with the same parameters
+    (another seed) must not be transformed with the first fit's arrays."""
+    import numpy as np
+
+    from curator import init_workspace
+    from curator.embed import PixelEmbedder, embed_workspace, load_embedding
+    from curator.ingest import ingest, read_digits
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    ws = init_workspace(tmp_path / "ws")
+    ingest(ws, read_digits(200))
+    out = {}
+    for seed in (0, 1):
+        for workers in (2, 1):
+            name = f"s{seed}w{workers}"
+            embed_workspace(ws, PixelEmbedder(size=8, n_components=4), name=name,
+                            random_state=seed, fit_samples=50, batch_size=50,
+                            workers=workers)
+            emb = load_embedding(ws, name)
+            out[name] = emb.vectors[np.argsort(emb.ids)]
+    np.testing.assert_array_equal(out["s0w2"], out["s0w1"])
+    np.testing.assert_array_equal(out["s1w2"], out["s1w1"])
+    assert not np.array_equal(out["s0w1"], out["s1w1"])  # the two fits differ

@@ -3,10 +3,13 @@ with no duplicate, missing or corrupt rows, and the result equals an uninterrupt
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 import time
+import uuid
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -22,13 +25,33 @@ def curator(*args: str) -> list[str]:
     return [sys.executable, "-m", "curator.cli", *args]
 
 
+def _marked(mark: str) -> list[int]:
+    """Live processes whose environment carries ``mark`` (killed runs and their workers)."""
+    found = []
+    for env in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if mark.encode() in env.read_bytes():
+                found.append(int(env.parent.name))
+        except OSError:  # gone, or not ours to read
+            continue
+    return found
+
+
 def killed_then_completed(args: list[str], rng: np.random.Generator, lo: float, hi: float
                           ) -> None:
+    mark = f"CURATOR_KILLED_RUN={uuid.uuid4().hex}"
+    env = {**os.environ, mark.split("=")[0]: mark.split("=")[1]}
     for _ in range(KILLS):
-        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                env=env)
         time.sleep(float(rng.uniform(lo, hi)))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+    # A killed run's pool workers leave on their own, not linger as orphans.
+    deadline = time.monotonic() + 10
+    while _marked(mark) and time.monotonic() < deadline:
+        time.sleep(0.25)
+    assert not _marked(mark), f"orphaned workers of a killed run: {_marked(mark)}"
     done = subprocess.run(args, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
 
@@ -43,13 +66,16 @@ def test_kill_9_during_ingest_generate_and_embed_then_rerun(tmp_path):
     ws = init_workspace(tmp_path / "killed")
     clean = init_workspace(tmp_path / "clean")
     w = ["-w", str(ws.root)]
-    steps = [["ingest", "digits"],
-             ["generate", "objects", "--n", "120", "--size", "32", "--workers", "1",
-              "--seed", "0"],
-             ["embed", "pixels", "--size", "8", "--components", "8"]]
-    for step in steps:
-        killed_then_completed(curator(*step, *w), rng, 0.8, 3.5)
-        ok = subprocess.run(curator(*step, "-w", str(clean.root)), capture_output=True,
+    # Killed runs use a pool of two workers; the clean run one process: the result must
+    # not depend on either.
+    steps = [(["ingest", "digits"], []),
+             (["generate", "objects", "--n", "120", "--size", "32", "--seed", "0"],
+              ["--workers", "2"]),
+             (["embed", "pixels", "--size", "8", "--components", "8"], ["--workers", "2"])]
+    for step, pool in steps:
+        killed_then_completed(curator(*step, *pool, *w), rng, 0.8, 3.5)
+        one = ["--workers", "1"] if pool else []
+        ok = subprocess.run(curator(*step, *one, "-w", str(clean.root)), capture_output=True,
                             text=True, timeout=300)
         assert ok.returncode == 0, ok.stderr
     ws, clean = open_workspace(ws.root), open_workspace(clean.root)

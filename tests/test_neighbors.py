@@ -156,6 +156,16 @@ def test_approximate_indices_reach_target_recall_measured_against_exact(spec):
     assert nn.factory_ != "Flat"
 
 
+def test_ivf_tuning_reaches_the_target_when_lists_are_short_of_k():
+    """At small nprobe a query's lists hold fewer than k points; those queries must count
+    as misses while tuning (not be answered exactly and stop the tuner early)."""
+    X = random_data(5000, 32, seed=1)
+    nn = NeighborIndex(30, index="IVF").fit(X)
+    assert nn.recall_ >= 0.95 and nn.effort_ > 1
+    Q = X[::50] + 0.01
+    assert recall_at_k(nn.kneighbors(Q)[1], NeighborIndex(30).fit(X).kneighbors(Q)[1]) >= 0.93
+
+
 def test_coarse_pq_stops_tuning_at_its_recall_ceiling_and_refines_more_candidates():
     """PQ codes cap recall below the target: the tuner stops where more effort stops paying
     (not at an exhaustive scan), and the exact re-rank of 4k candidates lifts recall."""

@@ -218,3 +218,24 @@ def test_parameter_rows_render_the_same_bytes_on_a_pool_and_on_ray(minority, tmp
 
     jobs = [_Job({}, (), (), None, None, [], str(i), "train", 0, indices=(0,)) for i in range(40)]
     assert [len(b) for b in _batches(jobs, 32)] == [32, 8]
+
+
+def test_generate_many_counts_each_run_its_own_rows_and_refuses_clashing_extras(tmp_path):
+    """Two runs of one recipe and seed share indices: each index renders once, for the
+    first run asking, and the summaries say so. Other extra columns for the same samples
+    would be dropped silently, so they are refused."""
+    from generators.run import RunSpec, generate_many
+
+    ws = init_workspace(tmp_path / "ws")
+    recipe = load_recipe("digits3d", SMALL)
+    first, second = generate_many(ws, [RunSpec(recipe, 2, 5), RunSpec(recipe, 4, 5)],
+                                  workers=1)
+    assert (first.rendered, first.written, first.already_present) == (2, 2, 0)
+    assert (second.rendered, second.written, second.already_present) == (2, 2, 2)
+    assert len(ws.to_pandas(columns=["sample_id"])) == 4
+    with pytest.raises(RecipeError, match="other extra_columns"):
+        generate_many(ws, [RunSpec(recipe, 1, 6), RunSpec(recipe, 1, 6, {"kind": "x"})])
+    from generators.param_oversample import variations_workspace
+
+    with pytest.raises(AnalysisError, match="at least one exemplar"):
+        variations_workspace(ws, [], 3)

@@ -6,6 +6,7 @@ stopped; a changed configuration is refused unless ``refit`` rebuilds the embedd
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ import pyarrow.compute as pc
 
 from curator.embed.base import IMAGE_COLUMN, Embedder, EmbeddingError, check_vectors
 from curator.embed.store import EmbeddingInfo, EmbeddingStore, vectors_table
-from curator.executor import SerialExecutor, resolve_executor
+from curator.executor import SerialExecutor, executor_name, resolve_executor
 from curator.hashing import config_hash
 from curator.images import decode_bytes
 from curator.results import ResultMixin
@@ -110,12 +111,23 @@ def _transform(ws: Workspace, embedder: Embedder, batch: pa.RecordBatch
 _WORKER: dict[str, Any] = {}
 
 
+def state_digest(state: dict[str, np.ndarray]) -> str:
+    """A hash of fitted arrays' names, dtypes, shapes and bytes: two fits of one config
+    (another seed, more data) never share a worker's cached embedder."""
+    h = hashlib.sha256()
+    for name in sorted(state):
+        arr = np.ascontiguousarray(state[name])
+        h.update(f"{name}|{arr.dtype.str}|{arr.shape}|".encode())
+        h.update(arr.tobytes())
+    return h.hexdigest()
+
+
 def _transform_job(job: tuple[tuple[str, str, dict[str, Any], dict[str, np.ndarray]],
                               pa.RecordBatch]) -> tuple[list[str], np.ndarray]:
     """A batch's vectors in a worker (local pool or Ray): the embedder is rebuilt from its
     backend, parameters and fitted arrays (no pickled objects), once per process."""
-    (root, backend, params, state), batch = job
-    key = config_hash([root, backend, params, sorted(state)])
+    (root, backend, params, state, digest), batch = job
+    key = config_hash([root, backend, params, digest])  # the fitted arrays' bytes, too
     if _WORKER.get("key") != key:
         from curator.embed import make_embedder
         from curator.store import open_workspace
@@ -172,7 +184,7 @@ def embed_workspace(
     shard_rows: int = DEFAULT_SHARD_ROWS,
     progress: Progress | None = None,
     executor: str | None = None,
-    workers: int | None = 1,
+    workers: int | None = None,
 ) -> EmbedSummary:
     """Embed the samples of ``ws`` (those matching ``filters``) into embedding ``name``.
 
@@ -195,8 +207,9 @@ def embed_workspace(
         Called as ``progress(done, total)`` after each batch.
     executor, workers
         Where batches are transformed (:mod:`curator.executor`): by default in this
-        process; ``workers`` > 1 uses a local process pool, ``executor="ray"`` Ray tasks
-        (the workspace must be on storage the workers see). Same vectors either way.
+        process; ``workers`` > 1 uses a local process pool, ``executor="ray"`` (or
+        ``RAY_ADDRESS``) Ray tasks, ``workers`` of them in flight or, unset, the cluster's
+        CPUs (the workspace must be on storage the workers see). Same vectors either way.
     """
     start = time.perf_counter()
     store = EmbeddingStore(ws, name or embedder.name)
@@ -267,26 +280,34 @@ def embed_workspace(
                 if batch.num_rows:
                     yield batch
 
-        runner = resolve_executor(executor, workers)
+        where = executor_name(executor)
+        # Locally one process unless asked; on Ray, unset workers means the cluster's CPUs.
+        runner = resolve_executor(where, 1 if workers is None and where == "local" else workers)
         if isinstance(runner, SerialExecutor):  # in this process, with this embedder
             results = (_transform(ws, embedder, b) for b in todo())
         else:  # each worker rebuilds the embedder from its config and fitted state once
-            recipe = (str(ws.root), info.backend, embedder.config()["params"],
-                      embedder.get_state())
+            state = embedder.get_state()
+            recipe = (str(ws.root), info.backend, embedder.config()["params"], state,
+                      state_digest(state))
             results = runner.map(_transform_job, ((recipe, b) for b in todo()))
-        for ids, vecs in results:
-            vecs = check_vectors(vecs, where=f"{info.backend} embedder output")
-            if vecs.shape != (len(ids), info.dim):
-                raise EmbeddingError(f"the {info.backend!r} embedder returned shape "
-                                     f"{vecs.shape} for {len(ids)} rows; expected "
-                                     f"({len(ids)}, {info.dim})")
-            pending_ids.extend(ids)
-            pending_vecs.append(vecs)
-            n_new += len(ids)
-            if len(pending_ids) >= shard_rows:
-                flush()
-            if progress is not None:
-                progress(n_new, max(total, n_new))
+        try:
+            for ids, vecs in results:
+                vecs = check_vectors(vecs, where=f"{info.backend} embedder output")
+                if vecs.shape != (len(ids), info.dim):
+                    raise EmbeddingError(f"the {info.backend!r} embedder returned shape "
+                                         f"{vecs.shape} for {len(ids)} rows; expected "
+                                         f"({len(ids)}, {info.dim})")
+                pending_ids.extend(ids)
+                pending_vecs.append(vecs)
+                n_new += len(ids)
+                if len(pending_ids) >= shard_rows:
+                    flush()
+                if progress is not None:
+                    progress(n_new, max(total, n_new))
+        finally:
+            close = getattr(results, "close", None)
+            if close is not None:  # a failure stops the tasks still in flight
+                close()
         flush()
     return EmbedSummary(name=store.name, backend=info.backend, config_hash=info.config_hash,
                         dim=info.dim, n_new=n_new, n_total=len(done) + n_new, fitted=fitted,
