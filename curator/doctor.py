@@ -10,6 +10,7 @@ readable; a re-run of the command that wrote a quarantined shard writes it again
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,10 +52,11 @@ class DoctorReport(ResultMixin):
         if self.duplicate_ids:
             lines.append(f"  {self.duplicate_ids:,} sample id(s) stored more than once")
         if self.temp_files:
-            lines.append(f"  {self.temp_files} leftover temp file(s) of interrupted writes")
+            lines.append(f"  {self.temp_files} leftover temp file(s) or folder(s) of "
+                         "interrupted writes")
         if self.recent_temp_files:
-            lines.append(f"  {self.recent_temp_files} recent temp file(s) left alone (a write "
-                         "may be running)")
+            lines.append(f"  {self.recent_temp_files} recent temp file(s) or folder(s) left "
+                         "alone (a write may be running)")
         for q in self.quarantined:
             lines.append(f"  quarantined {q}")
         if self.duplicate_ids:
@@ -74,6 +76,35 @@ def _skipped(path: Path, root: Path) -> bool:
     """Quarantined files, and anything inside a write's staging or trash folder."""
     parts = path.relative_to(root).parts
     return parts[0] == QUARANTINE or any(p.startswith((_TMP, _TRASH)) for p in parts)
+
+
+def _leftovers(root: Path) -> list[Path]:
+    """Temp files and staging or trash folders of interrupted writes (outermost only)."""
+    found = []
+    for p in sorted(root.rglob("*")):
+        if not p.name.startswith((_TMP, _TRASH)):
+            continue
+        parts = p.relative_to(root).parts
+        if parts[0] == QUARANTINE or any(q.startswith((_TMP, _TRASH)) for q in parts[:-1]):
+            continue
+        found.append(p)
+    return found
+
+
+def _newest_mtime(path: Path) -> float:
+    """A file's mtime; a folder's newest among itself and everything inside."""
+    try:
+        if not path.is_dir():
+            return path.stat().st_mtime
+        times = [path.stat().st_mtime]
+    except OSError:  # gone meanwhile: a write that just finished
+        return time.time()
+    for p in path.rglob("*"):
+        try:
+            times.append(p.stat().st_mtime)
+        except OSError:
+            continue
+    return max(times)
 
 
 def _parquet_files(root: Path) -> list[Path]:
@@ -119,10 +150,8 @@ def check_workspace(ws: Workspace, *, repair: bool = False, deep: bool = False
                                     "problem": "unreadable JSON", "detail": str(exc)[:200]})
     now = time.time()
     temps, recent = [], []
-    for p in root.rglob(f"{_TMP}*"):
-        if p.is_file() and (root / QUARANTINE) not in p.parents \
-                and not any(q.name.startswith(_TMP) for q in p.parents):
-            (recent if now - p.stat().st_mtime < STALE_SECONDS else temps).append(p)
+    for p in _leftovers(root):
+        (recent if now - _newest_mtime(p) < STALE_SECONDS else temps).append(p)
     report.temp_files, report.recent_temp_files = len(temps), len(recent)
     bad = {root / p["path"] for p in report.problems}
     report.duplicate_ids = _duplicate_ids(ws, bad)
@@ -134,7 +163,10 @@ def check_workspace(ws: Workspace, *, repair: bool = False, deep: bool = False
                 path.rename(target)
                 report.quarantined.append(str(target.relative_to(root)))
             for path in temps:
-                path.unlink(missing_ok=True)
+                if path.is_dir():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
         report.problems = []
     return report
 

@@ -136,6 +136,20 @@ def shutdown_pools() -> None:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+def kill_pools() -> None:
+    """Stop every kept process pool now: queued tasks are cancelled and busy workers
+    terminated rather than waited for (after a failure or an interrupt)."""
+    while _POOLS:
+        _, pool = _POOLS.popitem()
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            process.join(5)
+
+
 atexit.register(shutdown_pools)
 
 

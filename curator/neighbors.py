@@ -32,7 +32,7 @@ _EF_STEPS = (16, 32, 64, 128, 256, 512, 1024, 2048)
 #: Lossy codes (product / scalar quantisation) rank candidates by approximate distances:
 #: with ``refine`` they fetch this many times k candidates and keep the exact best k.
 REFINE_FACTOR = 4
-_LOSSY = re.compile(r"PQ|SQ|LSH|RaBitQ", re.IGNORECASE)
+_LOSSY = re.compile(r"PQ|SQ|RQ|LSH|RaBitQ", re.IGNORECASE)
 #: For lossy codes whose recall ceiling (at the most effort) is below the target, the tuner
 #: picks the least effort within this much recall of that ceiling.
 PLATEAU = 0.005
@@ -320,7 +320,8 @@ class NeighborIndex(BaseEstimator):
         if fixed is None and len(steps) > 1 and _LOSSY.search(self.factory_):
             # Lossy codes can cap recall below the target, where more effort only costs
             # time: measure that ceiling (the most effort) and aim just under it.
-            goal = min(goal, measure(steps[-1]) - PLATEAU)
+            ceiling = measure(steps[-1])
+            goal = goal if ceiling >= goal else ceiling - PLATEAU
         for step in steps:
             self.recall_, self.effort_ = measure(step), step
             if self.recall_ >= goal:

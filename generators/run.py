@@ -216,11 +216,14 @@ def _render_batch(jobs: tuple[_Job, ...]) -> list[dict[str, Any]]:
 
 
 def _stop(results: Iterator[Any]) -> None:
-    """After a failure: cancel the tasks still in flight (Ray's too), stop local workers."""
+    """After a failure or an interrupt: cancel queued tasks (Ray's too) and stop the local
+    workers now, without waiting for the renders they are busy with."""
+    from curator.executor import kill_pools
+
     close = getattr(results, "close", None)
     if close is not None:
         close()
-    shutdown_workers()
+    kill_pools()
 
 
 def shutdown_workers() -> None:
@@ -294,6 +297,13 @@ def _check_run(run: RunSpec) -> tuple[tuple[str, Any], ...]:
     if core:
         raise RecipeError(f"extra_columns may set parent_ids and attributes, not the core "
                           f"column(s) {core}")
+    from generators.requests import COLUMN_PARAMS
+
+    own = [k for k, _ in extra
+           if k.startswith("gen_") or k == "visibility" or k in COLUMN_PARAMS]
+    if own:
+        raise RecipeError(f"extra_columns cannot set {own}: every rendered row records them "
+                          "itself (its run, index and scene parameters)")
     return extra
 
 
@@ -388,13 +398,13 @@ def generate_many(ws: Any, runs: Sequence[RunSpec], *, workers: int | None = Non
     # Who renders what: runs of one (hash, seed) share its indices; each index goes to the
     # first run asking for it, and its rows count there.
     by_key: dict[tuple[str, int], list[tuple[GenerateSummary, list[int]]]] = {}
-    extra_of: dict[tuple[str, int], tuple[tuple[str, Any], ...]] = {}
+    extra_of: dict[tuple[str, int], str] = {}  # hash of each key's extra columns
     jobs: list[_Job] = []
     chunk_size = max(1, min(chunk_size, write_rows))
     for number, (run, run_hash, pool, extra) in enumerate(zip(runs, hashes, run_pools, extras,
                                                                strict=True)):
         recipe, key = run.recipe, (run_hash, run.seed)
-        if extra_of.setdefault(key, extra) != extra:
+        if extra_of.setdefault(key, config_hash(dict(extra))) != config_hash(dict(extra)):
             raise RecipeError(f"run {number} renders the same samples as an earlier run (same "
                               "recipe and seed) with other extra_columns; give it another "
                               "seed")

@@ -55,12 +55,19 @@ def test_doctor_finds_broken_metadata_and_leftover_temp_files(tmp_path):
     staged = ws.root / "exports" / ".tmp-export-ab12" / "data.parquet"
     staged.parent.mkdir(parents=True)
     staged.write_bytes(b"half an export")
+    # An export killed an hour ago left its staging folder: a leftover, as a whole.
+    abandoned = ws.root / "exports" / ".tmp-export-cd34"
+    (abandoned / "images").mkdir(parents=True)
+    (abandoned / "images" / "a.png").write_bytes(b"png")
+    for p in (abandoned / "images" / "a.png", abandoned / "images", abandoned):
+        os.utime(p, (time.time() - 3600, time.time() - 3600))
     out = CliRunner().invoke(app, ["doctor", str(ws.root)])
     assert out.exit_code == 1 and "unreadable JSON: reports/report.json" in out.output
-    assert "1 leftover temp file(s)" in out.output
-    assert "1 recent temp file(s) left alone" in out.output
+    assert "2 leftover temp file(s) or folder(s)" in out.output
+    assert "2 recent temp file(s) or folder(s) left alone" in out.output
     assert "data.parquet" not in out.output  # inside a staging folder: not checked
     fixed = CliRunner().invoke(app, ["doctor", str(ws.root), "--repair"])
     assert fixed.exit_code == 0
-    assert not old.exists() and running.is_file() and staged.is_file()
+    assert not old.exists() and not abandoned.exists()
+    assert running.is_file() and staged.is_file()
     assert (ws.root / "quarantine" / "reports" / "report.json").is_file()

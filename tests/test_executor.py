@@ -52,6 +52,37 @@ def test_a_pool_pulls_items_lazily_and_stops_when_the_consumer_does(monkeypatch)
     pool.shutdown()
 
 
+def _sleep(seconds: float) -> float:
+    import time
+
+    time.sleep(seconds)
+    return seconds
+
+
+def test_kill_pools_stops_busy_workers_without_waiting(monkeypatch):
+    """After a failure or Ctrl-C the run stops at once: busy workers are terminated, not
+    waited for, and the next run gets a fresh pool."""
+    import time
+
+    from curator.executor import kill_pools
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    pool = resolve_executor("local", 2)
+    assert list(pool.map(_square, range(4))) == [0, 1, 4, 9]  # the pool is up
+    workers = list(pool.pool()._processes.values())
+    busy = [pool.pool().submit(_sleep, 30.0) for _ in range(3)]
+    time.sleep(1.0)  # both workers are now sleeping in a task, one task queued
+    assert sum(f.running() for f in busy) >= 1
+    start = time.monotonic()
+    kill_pools()
+    while any(w.is_alive() for w in workers) and time.monotonic() - start < 10:
+        time.sleep(0.1)  # the pool's own thread may be the one reaping them
+    assert time.monotonic() - start < 10  # not the 30 s the tasks would take
+    assert not any(w.is_alive() for w in workers)
+    assert list(resolve_executor("local", 2).map(_square, range(3))) == [0, 1, 4]
+    kill_pools()
+
+
 def _rows(ws):
     frame = ws.to_pandas().drop(columns=["ingested_at"])
     return frame.sort_values("sample_id").reset_index(drop=True)

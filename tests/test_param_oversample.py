@@ -235,6 +235,11 @@ def test_generate_many_counts_each_run_its_own_rows_and_refuses_clashing_extras(
     assert len(ws.to_pandas(columns=["sample_id"])) == 4
     with pytest.raises(RecipeError, match="other extra_columns"):
         generate_many(ws, [RunSpec(recipe, 1, 6), RunSpec(recipe, 1, 6, {"kind": "x"})])
+    nan = [RunSpec(recipe, 1, 7, {"w": float("nan")}), RunSpec(recipe, 1, 7, {"w": float("nan")})]
+    assert [s.written for s in generate_many(ws, nan, workers=1)] == [1, 0]
+    for own in ("gen_seed", "gen_index", "visibility", "pose_yaw_deg"):
+        with pytest.raises(RecipeError, match="records them itself"):
+            generate(ws, recipe, 1, seed=8, extra_columns={own: 1})
     from generators.param_oversample import variations_workspace
 
     with pytest.raises(AnalysisError, match="at least one exemplar"):

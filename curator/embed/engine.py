@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from curator.embed.base import IMAGE_COLUMN, Embedder, EmbeddingError, check_vectors
 from curator.embed.store import EmbeddingInfo, EmbeddingStore, vectors_table
-from curator.executor import SerialExecutor, executor_name, resolve_executor
+from curator.executor import SerialExecutor, executor_name, kill_pools, resolve_executor
 from curator.hashing import config_hash
 from curator.images import decode_bytes
 from curator.results import ResultMixin
@@ -304,10 +304,13 @@ def embed_workspace(
                     flush()
                 if progress is not None:
                     progress(n_new, max(total, n_new))
-        finally:
+        except BaseException:
             close = getattr(results, "close", None)
-            if close is not None:  # a failure stops the tasks still in flight
+            if close is not None:  # a failure cancels the queued tasks ...
                 close()
+            if not isinstance(runner, SerialExecutor):
+                kill_pools()  # ... and stops the busy workers (a broken pool is not kept)
+            raise
         flush()
     return EmbedSummary(name=store.name, backend=info.backend, config_hash=info.config_hash,
                         dim=info.dim, n_new=n_new, n_total=len(done) + n_new, fitted=fitted,
