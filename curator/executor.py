@@ -150,6 +150,15 @@ def kill_pools() -> None:
             process.join(5)
 
 
+def abandon(results: Iterator[Any]) -> None:
+    """After a failure or an interrupt mid-``map``: cancel what is queued (Ray's running
+    tasks too) and terminate the local workers (:func:`kill_pools`)."""
+    close = getattr(results, "close", None)
+    if close is not None:
+        close()
+    kill_pools()
+
+
 atexit.register(shutdown_pools)
 
 

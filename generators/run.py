@@ -215,17 +215,6 @@ def _render_batch(jobs: tuple[_Job, ...]) -> list[dict[str, Any]]:
     return [row for job in jobs for row in _render_job(job)]
 
 
-def _stop(results: Iterator[Any]) -> None:
-    """After a failure or an interrupt: cancel queued tasks (Ray's too) and stop the local
-    workers now, without waiting for the renders they are busy with."""
-    from curator.executor import kill_pools
-
-    close = getattr(results, "close", None)
-    if close is not None:
-        close()
-    kill_pools()
-
-
 def shutdown_workers() -> None:
     """Stop the local render worker processes (they are restarted on the next run)."""
     from curator.executor import shutdown_pools
@@ -404,7 +393,8 @@ def generate_many(ws: Any, runs: Sequence[RunSpec], *, workers: int | None = Non
     for number, (run, run_hash, pool, extra) in enumerate(zip(runs, hashes, run_pools, extras,
                                                                strict=True)):
         recipe, key = run.recipe, (run_hash, run.seed)
-        if extra_of.setdefault(key, config_hash(dict(extra))) != config_hash(dict(extra)):
+        extra_hash = config_hash(dict(extra))
+        if extra_of.setdefault(key, extra_hash) != extra_hash:
             raise RecipeError(f"run {number} renders the same samples as an earlier run (same "
                               "recipe and seed) with other extra_columns; give it another "
                               "seed")
@@ -425,7 +415,7 @@ def generate_many(ws: Any, runs: Sequence[RunSpec], *, workers: int | None = Non
     if not jobs:
         return summaries
     batches = _batches(jobs, chunk_size)
-    from curator.executor import executor_name, resolve_executor
+    from curator.executor import abandon, executor_name, resolve_executor
 
     where = executor_name(executor)
     # Locally no more processes than tasks; on Ray, unset workers means the cluster's CPUs.
@@ -480,18 +470,18 @@ def generate_many(ws: Any, runs: Sequence[RunSpec], *, workers: int | None = Non
         for rows in results:
             consume(rows)
     except CuratorError:
-        _stop(results)
+        abandon(results)
         flush()  # what was rendered before the failure is kept; a re-run resumes after it
         raise
     except Exception as exc:
-        _stop(results)  # a failed run leaves no busy workers behind
+        abandon(results)  # a failed run leaves no busy workers behind
         flush()
         raise GeneratorError(
             f"rendering failed ({type(exc).__name__}: {exc}); rows rendered before it are "
             "kept and a re-run resumes. If this is an EGL/OpenGL error, install Mesa's EGL "
             "drivers (`make sysdeps`) and keep PYOPENGL_PLATFORM=egl") from exc
     except BaseException:
-        _stop(results)  # interrupted: stop the workers too
+        abandon(results)  # interrupted: stop the workers too
         raise
     flush()
     seconds = time.perf_counter() - start

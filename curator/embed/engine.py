@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from curator.embed.base import IMAGE_COLUMN, Embedder, EmbeddingError, check_vectors
 from curator.embed.store import EmbeddingInfo, EmbeddingStore, vectors_table
-from curator.executor import SerialExecutor, executor_name, kill_pools, resolve_executor
+from curator.executor import SerialExecutor, abandon, executor_name, resolve_executor
 from curator.hashing import config_hash
 from curator.images import decode_bytes
 from curator.results import ResultMixin
@@ -305,11 +305,8 @@ def embed_workspace(
                 if progress is not None:
                     progress(n_new, max(total, n_new))
         except BaseException:
-            close = getattr(results, "close", None)
-            if close is not None:  # a failure cancels the queued tasks ...
-                close()
             if not isinstance(runner, SerialExecutor):
-                kill_pools()  # ... and stops the busy workers (a broken pool is not kept)
+                abandon(results)  # stop the workers now; a broken pool is not kept
             raise
         flush()
     return EmbedSummary(name=store.name, backend=info.backend, config_hash=info.config_hash,
