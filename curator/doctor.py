@@ -10,6 +10,7 @@ readable; a re-run of the command that wrote a quarantined shard writes it again
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -72,23 +73,29 @@ class DoctorReport(ResultMixin):
         return "\n".join(lines)
 
 
-def _skipped(path: Path, root: Path) -> bool:
-    """Quarantined files, and anything inside a write's staging or trash folder."""
-    parts = path.relative_to(root).parts
-    return parts[0] == QUARANTINE or any(p.startswith((_TMP, _TRASH)) for p in parts)
-
-
-def _leftovers(root: Path) -> list[Path]:
-    """Temp files and staging or trash folders of interrupted writes (outermost only)."""
-    found = []
-    for p in sorted(root.rglob("*")):
-        if not p.name.startswith((_TMP, _TRASH)):
-            continue
-        parts = p.relative_to(root).parts
-        if parts[0] == QUARANTINE or any(q.startswith((_TMP, _TRASH)) for q in parts[:-1]):
-            continue
-        found.append(p)
-    return found
+def _walk(root: Path) -> tuple[list[Path], list[Path], list[Path]]:
+    """One pass over the workspace: its Parquet files, its JSON files, and the leftovers of
+    interrupted writes (temp files; staging and trash folders, listed but not entered).
+    The quarantine is not entered either."""
+    parquet: list[Path] = []
+    jsons: list[Path] = []
+    leftovers: list[Path] = []
+    for top, dirs, files in os.walk(root):
+        here = Path(top)
+        for name in list(dirs):
+            if name.startswith((_TMP, _TRASH)):
+                leftovers.append(here / name)
+                dirs.remove(name)
+            elif here == root and name == QUARANTINE:
+                dirs.remove(name)
+        for name in files:
+            if name.startswith((_TMP, _TRASH)):
+                leftovers.append(here / name)
+            elif name.endswith(".parquet"):
+                parquet.append(here / name)
+            elif name.endswith(".json"):
+                jsons.append(here / name)
+    return sorted(parquet), sorted(jsons), sorted(leftovers)
 
 
 def _newest_mtime(path: Path) -> float:
@@ -105,10 +112,6 @@ def _newest_mtime(path: Path) -> float:
         except OSError:
             continue
     return max(times)
-
-
-def _parquet_files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*.parquet") if not _skipped(p, root))
 
 
 def _check_parquet(path: Path, deep: bool) -> str | None:
@@ -133,15 +136,14 @@ def check_workspace(ws: Workspace, *, repair: bool = False, deep: bool = False
     """
     root = ws.root
     report = DoctorReport(root)
-    for path in _parquet_files(root):
+    parquet, jsons, leftovers = _walk(root)
+    for path in parquet:
         report.checked += 1
         problem = _check_parquet(path, deep)
         if problem:
             report.problems.append({"path": str(path.relative_to(root)),
                                     "problem": "unreadable Parquet", "detail": problem})
-    for path in sorted(root.rglob("*.json")):
-        if _skipped(path, root):
-            continue
+    for path in jsons:
         report.checked += 1
         try:
             json.loads(path.read_text())
@@ -150,7 +152,7 @@ def check_workspace(ws: Workspace, *, repair: bool = False, deep: bool = False
                                     "problem": "unreadable JSON", "detail": str(exc)[:200]})
     now = time.time()
     temps, recent = [], []
-    for p in _leftovers(root):
+    for p in leftovers:
         (recent if now - _newest_mtime(p) < STALE_SECONDS else temps).append(p)
     report.temp_files, report.recent_temp_files = len(temps), len(recent)
     bad = {root / p["path"] for p in report.problems}

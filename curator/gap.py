@@ -131,9 +131,17 @@ def frechet_distance(real: Any, fake: Any) -> float:
     :func:`gap_report` prints that noise floor next to it.
     """
     real, fake = _pair(real, fake)
-    rng = np.random.RandomState(0)
-    a, b = _BlockMoments.of(real, 1, rng), _BlockMoments.of(fake, 1, rng)
-    return _fd(*a.moments(np.ones(1)), *b.moments(np.ones(1)))
+    return _fd_of(real, None, fake, None)
+
+
+def _fd_of(a: np.ndarray, a_rows: np.ndarray | None, b: np.ndarray,
+           b_rows: np.ndarray | None) -> float:
+    """Fréchet distance between rows ``a_rows`` of ``a`` and ``b_rows`` of ``b`` (``None``:
+    all), from their moments: the rows are read in chunks, never copied out."""
+    one = np.ones(1)
+    ma = _BlockMoments.of(a, 1, np.random.RandomState(0), rows=a_rows)
+    mb = _BlockMoments.of(b, 1, np.random.RandomState(0), rows=b_rows)
+    return _fd(*ma.moments(one), *mb.moments(one))
 
 
 def frechet_interval(real: Any, fake: Any, *, n_boot: int = 100, alpha: float = 0.05,
@@ -181,11 +189,7 @@ def _real_baseline_fd(real: np.ndarray, n_fake: int, rng: np.random.RandomState)
     order = rng.permutation(len(real))
     half = len(real) // 2
     h1, h2 = half, len(real) - half
-    # the halves' moments straight from ``real`` (frechet_distance's, without two copies)
-    one = np.ones(1)
-    a = _BlockMoments.of(real, 1, np.random.RandomState(0), rows=np.sort(order[:half]))
-    b = _BlockMoments.of(real, 1, np.random.RandomState(0), rows=np.sort(order[half:]))
-    split = _fd(*a.moments(one), *b.moments(one))
+    split = _fd_of(real, np.sort(order[:half]), real, np.sort(order[half:]))
     return split * (1 / len(real) + 1 / n_fake) / (1 / h1 + 1 / h2)
 
 
