@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from curator.errors import CuratorError  # noqa: E402
-from curator.store import Workspace, init_workspace, open_workspace  # noqa: E402
+from curator.errors import CuratorError
+from curator.store import Workspace, init_workspace, open_workspace
+from curator.version import __version__
 
 __all__ = ["CuratorError", "Workspace", "__version__", "init_workspace", "open_workspace"]

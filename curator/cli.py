@@ -14,7 +14,6 @@ import pyarrow as pa
 import typer
 from rich.table import Table
 
-from curator import __version__
 from curator.cli_app import register as register_app_command
 from curator.cli_common import WorkspaceOpt, _errors_as_messages, _progress, console, err_console
 from curator.cli_experiment import demo_experiments
@@ -39,6 +38,7 @@ from curator.ingest import (
     read_table,
 )
 from curator.store import Workspace, init_workspace, open_workspace
+from curator.version import __version__
 
 app = typer.Typer(
     name="curator",
@@ -400,7 +400,7 @@ def _write_preview(recipe, n: int, seed: int, out: Path, asset_root: Path | None
 
     from PIL import Image
 
-    from curator.store import atomic_write_bytes
+    from curator.fileio import atomic_write_bytes
     from generators.preview import contact_sheet
     from generators.run import render_preview
 
@@ -461,7 +461,7 @@ def match_sensor(
     with _errors_as_messages():
         import yaml
 
-        from curator.store import atomic_write_bytes
+        from curator.fileio import atomic_write_bytes
         from generators.recipe import load_recipe, recipe_source
         from generators.sensor_match import match_sensor_to_workspace
 

@@ -13,7 +13,8 @@ import typer
 
 from curator.cli_common import _errors_as_messages, _progress, console
 from curator.errors import CuratorError
-from curator.store import atomic_write_bytes, open_workspace
+from curator.fileio import atomic_write_bytes
+from curator.store import open_workspace
 
 
 def output_paths(out: Path) -> tuple[Path, Path, Path]:

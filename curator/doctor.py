@@ -19,11 +19,12 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from curator.fileio import TMP_PREFIX
 from curator.results import ResultMixin
 from curator.store import Workspace
 
 QUARANTINE = "quarantine"
-_TMP = ".tmp-"
+_TMP = TMP_PREFIX
 _TRASH = ".trash-"
 #: Temp files younger than this may belong to a write still running (an embedding, an
 #: export): ``repair`` leaves them alone.

@@ -31,9 +31,10 @@ from curator.experiments import (
     summarize_ablation,
     summarize_runs,
 )
+from curator.fileio import atomic_write_bytes
 from curator.hashing import config_hash
 from curator.results import AnalysisResult, jsonable
-from curator.store import Workspace, atomic_write_bytes
+from curator.store import Workspace
 
 _OPS: dict[str, Callable[[Any, Any], Any]] = {
     "==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,

@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 
 from curator.errors import CuratorError
+from curator.fileio import atomic_write_bytes
 from curator.neighbors import NeighborIndex, as_float32
 from curator.results import AnalysisResult, Finding, new_figure
-from curator.store import atomic_write_bytes
 
 #: Bump when the same inputs and seed would give other scores.
 EXPERIMENT_VERSION = "1"

@@ -23,11 +23,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curator import __version__
 from curator.errors import CuratorError
+from curator.fileio import atomic_write_bytes
 from curator.results import jsonable
-from curator.store import Workspace, atomic_write_bytes
+from curator.store import Workspace
 from curator.subsets import check_subset_name, rows_for
+from curator.version import __version__
 
 _META_KEY = b"curator.manifest"
 COLUMNS = ("sample_id", "source", "label", "split", "image_uri", "width", "height", "weight",

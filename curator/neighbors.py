@@ -419,7 +419,7 @@ class NeighborIndex(BaseEstimator):
 
         Exact (``Flat``) indices store no copy of the vectors: they are the embedding.
         """
-        from curator.store import atomic_write_bytes
+        from curator.fileio import atomic_write_bytes
 
         self._check_fitted()
         faiss = _faiss()

@@ -6,19 +6,126 @@ Dataclass results mix in :class:`ResultMixin` for ``to_frame``, ``to_html`` and
 
 from __future__ import annotations
 
+import dataclasses
 import html
+import importlib
 import io
+import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+# Only classes and plot functions of our own packages are rebuilt from a saved result: a
+# result file names what it holds, and loading it must never import arbitrary code.
+_TRUSTED_MODULES = ("curator", "generators", "reports")
+
+
+def qualified_name(obj: Any) -> str:
+    """``module:qualname`` of a class or function (what a saved result records)."""
+    return f"{obj.__module__}:{obj.__qualname__}"
+
+
+def resolve_name(name: str) -> Any:
+    """The class or function a :func:`qualified_name` names, from curator's own packages."""
+    module, _, qualname = name.partition(":")
+    if not qualname or module.split(".")[0] not in _TRUSTED_MODULES:
+        raise ValueError(f"{name!r} is not a curator class or function")
+    obj: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def encode(value: Any) -> Any:
+    """JSON-able, losslessly for frames and arrays (tagged), for :func:`decode` to rebuild."""
+    if isinstance(value, pd.DataFrame):
+        return {"__frame__": frame_records(value, None), "columns": [str(c) for c in value.columns]}
+    if isinstance(value, np.ndarray):
+        return {"__array__": jsonable(value), "dtype": value.dtype.str, "shape": list(value.shape)}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {"__result__": qualified_name(type(value)), "data": value.to_dict()
+                if isinstance(value, (ResultMixin, AnalysisResult))
+                else {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}}
+    if isinstance(value, Mapping):
+        return {str(k): encode(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [encode(v) for v in value]
+    return jsonable(value)
+
+
+def decode(value: Any) -> Any:
+    """Inverse of :func:`encode`: frames, arrays and nested results come back."""
+    if isinstance(value, Mapping):
+        if "__frame__" in value:
+            return pd.DataFrame.from_records(value["__frame__"], columns=value["columns"])
+        if "__array__" in value:
+            dtype = np.dtype(value["dtype"])
+            data = [np.nan if v is None else v for v in _flat(value["__array__"])]
+            return np.asarray(data, dtype=dtype).reshape(value["shape"])
+        if "__result__" in value:
+            cls = resolve_name(value["__result__"])
+            return cls.from_dict(value["data"]) if hasattr(cls, "from_dict") else cls(
+                **{k: decode(v) for k, v in value["data"].items()})
+        return {k: decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode(v) for v in value]
+    return value
+
+
+def _flat(values: Any) -> list[Any]:
+    if not isinstance(values, list):
+        return [values]
+    return [x for v in values for x in _flat(v)]
+
+
+def save_result(result: Any, path: str | Path) -> Path:
+    """Write any result object (``to_dict``/``from_dict``) to a JSON file, atomically."""
+    from curator.fileio import atomic_write_bytes
+
+    path = Path(path)
+    payload = {"type": qualified_name(type(result)), "data": result.to_dict(
+        **({"max_rows": None} if isinstance(result, AnalysisResult) else {}))}
+    atomic_write_bytes(path, json.dumps(payload, indent=1, sort_keys=True).encode())
+    return path
+
+
+def load_result(path: str | Path) -> Any:
+    """Read back what :func:`save_result` wrote: an object of the recorded class."""
+    payload = json.loads(Path(path).read_text())
+    return resolve_name(payload["type"]).from_dict(payload["data"])
+
 
 class ResultMixin:
-    """``to_frame`` (one row per field), ``to_html`` and ``_repr_html_`` for dataclasses."""
+    """``to_frame``, ``to_html``, ``_repr_html_`` and ``to_dict``/``from_dict`` for dataclasses.
+
+    ``to_dict`` is lossless JSON (frames and arrays tagged), so
+    ``type(r).from_dict(r.to_dict())`` rebuilds an equal result; ``save``/``load`` go
+    through a JSON file.
+    """
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: encode(getattr(self, f.name))
+                for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Any:
+        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        return cls(**{k: decode(v) for k, v in data.items() if k in names})
+
+    def save(self, path: str | Path) -> Path:
+        return save_result(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Any:
+        result = load_result(path)
+        if not isinstance(result, cls):
+            raise TypeError(f"{path} holds a {type(result).__name__}, not a {cls.__name__}")
+        return result
 
     def result_title(self) -> str:
         return type(self).__name__
@@ -61,6 +168,11 @@ class Finding:
         return {"kind": self.kind, "subject": self.subject, "message": self.message,
                 "severity": self.severity, "details": jsonable(self.details)}
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Finding:
+        return cls(kind=data["kind"], subject=data["subject"], message=data["message"],
+                   severity=data.get("severity", "warning"), details=dict(data.get("details", {})))
+
 
 @dataclass
 class AnalysisResult:
@@ -101,8 +213,12 @@ class AnalysisResult:
             return [fn(self) for fn in self.plot_fns]
 
     def to_dict(self, max_rows: int | None = 1000) -> dict[str, Any]:
-        """JSON-able: summary, findings, params, notes and tables (``records``, capped)."""
-        return {
+        """JSON-able: summary, findings, params, notes and tables (``records``, capped).
+
+        With ``max_rows=None`` nothing is cut and :meth:`from_dict` rebuilds the result,
+        plots included (they are recorded by name under ``plots``).
+        """
+        out = {
             "title": self.title,
             "summary": jsonable(self.summary),
             "findings": [f.to_dict() for f in self.findings],
@@ -110,6 +226,31 @@ class AnalysisResult:
             "notes": list(self.notes),
             "tables": {name: frame_records(t, max_rows) for name, t in self.tables.items()},
         }
+        if max_rows is None and self.plot_fns:  # the complete form names its plots too
+            out["plots"] = [qualified_name(fn) for fn in self.plot_fns]
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AnalysisResult:
+        """Rebuild a result from :meth:`to_dict` (tables come back as records frames)."""
+        return cls(
+            title=data["title"], summary=dict(data.get("summary", {})),
+            tables={name: pd.DataFrame.from_records(rows) for name, rows in
+                    data.get("tables", {}).items()},
+            findings=[Finding.from_dict(f) for f in data.get("findings", [])],
+            params=dict(data.get("params", {})), notes=list(data.get("notes", [])),
+            plot_fns=[resolve_name(name) for name in data.get("plots", [])])
+
+    def save(self, path: str | Path) -> Path:
+        """Write the whole result (every table row) to a JSON file."""
+        return save_result(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> AnalysisResult:
+        result = load_result(path)
+        if not isinstance(result, cls):
+            raise TypeError(f"{path} holds a {type(result).__name__}, not a {cls.__name__}")
+        return result
 
     def to_html(self, max_rows: int = 20, figures: bool = True, level: int = 3) -> str:
         """One HTML fragment: heading, findings, summary, inline SVG figures, tables."""

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import errno
-import fcntl
 import json
 import os
 import re
-import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -28,11 +25,18 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from curator import __version__
 from curator.errors import PathEscapeError, SchemaError, WorkspaceError
+from curator.fileio import (
+    TMP_PREFIX,
+    atomic_write_bytes,
+    file_lock,
+    fsync_dir,
+    remove_stale_temp_files,
+)
 from curator.hashing import text_id
 from curator.paths import resolve_inside
 from curator.schema import CORE_COLUMNS, REJECT_SCHEMA, SAMPLE_SCHEMA, conform_samples
+from curator.version import __version__
 
 WORKSPACE_FILE = "workspace.json"
 WORKSPACE_FORMAT = "curator-workspace"
@@ -41,48 +45,12 @@ TABLE_DIRS = ("samples", "rejects", "embeddings", "index", "manifests", "reports
 DEFAULT_SHARD_ROWS = 65_536
 ROW_GROUP_ROWS = 8_192
 _SHARD_NAME = re.compile(r"^part-(\d{8})-[0-9a-f]{8}\.parquet$")
-_TMP_PREFIX = ".tmp-"
 
 Filters = ds.Expression | Sequence[Any] | None
 # Without pre-buffering the reader holds one row group's pages at a time, which keeps a
 # streaming scan's peak memory near one shard instead of several (local disks lose nothing).
 _PARQUET = ds.ParquetFileFormat(
     default_fragment_scan_options=ds.ParquetFragmentScanOptions(pre_buffer=False))
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def atomic_write_bytes(path: Path, data: bytes, *, staging: Path | None = None) -> None:
-    """Write ``data`` to ``path`` via a temp file and a rename.
-
-    The temp file lives in ``staging`` (default: the target's folder), which must be on the
-    same filesystem; a writer killed mid-way leaves only a ``.tmp-*`` file there.
-    """
-    tmp = (staging or path.parent) / f"{_TMP_PREFIX}{uuid.uuid4().hex}-{path.name}"
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-    _fsync_dir(path.parent)
-
-
-def remove_stale_temp_files(directory: Path) -> int:
-    """Delete leftovers of interrupted writes in ``directory``; call only under the write lock."""
-    stale = list(directory.glob(f"{_TMP_PREFIX}*"))
-    for path in stale:
-        path.unlink(missing_ok=True)
-    return len(stale)
 
 
 def _to_expression(filters: Filters) -> ds.Expression | None:
@@ -224,7 +192,7 @@ class ShardedTable:
         first = self.next_sequence()
         finals = [self.directory / f"part-{first + i:08d}-{uuid.uuid4().hex[:8]}.parquet"
                   for i in range(len(tables))]
-        tmps = [p.with_name(_TMP_PREFIX + p.name) for p in finals]
+        tmps = [p.with_name(TMP_PREFIX + p.name) for p in finals]
 
         def encode(i: int) -> None:
             # Small row groups keep a streaming scan's memory well below one shard.
@@ -242,32 +210,8 @@ class ShardedTable:
             for tmp in tmps:
                 with contextlib.suppress(FileNotFoundError):
                     tmp.unlink()
-        _fsync_dir(self.directory)
+        fsync_dir(self.directory)
         return finals
-
-
-@contextlib.contextmanager
-def file_lock(lock_path: Path, *, timeout_s: float = 600.0, what: str = "") -> Iterator[None]:
-    """Hold an exclusive ``flock`` on ``lock_path``; waits up to ``timeout_s`` for it."""
-    with open(lock_path, "a+") as fh:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
-                if time.monotonic() > deadline:
-                    raise WorkspaceError(
-                        f"another process has been writing to {what or lock_path.parent} for "
-                        f"over {timeout_s:.0f}s; wait for it or remove {lock_path} if it died"
-                    ) from None
-                time.sleep(0.05)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 @dataclass(frozen=True)

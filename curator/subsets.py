@@ -21,10 +21,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from curator import __version__
 from curator.errors import CuratorError
+from curator.fileio import atomic_write_bytes
 from curator.select import Selection
-from curator.store import Workspace, atomic_write_bytes
+from curator.store import Workspace
+from curator.version import __version__
 
 SUBSETS_DIR = "subsets"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")

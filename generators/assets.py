@@ -23,9 +23,9 @@ import trimesh
 from shapely.geometry import Polygon
 
 from curator.errors import PathEscapeError
+from curator.fileio import atomic_write_bytes
 from curator.hashing import config_hash
 from curator.paths import resolve_inside
-from curator.store import atomic_write_bytes
 from generators.errors import GeneratorError
 
 

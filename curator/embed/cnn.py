@@ -224,7 +224,7 @@ def ensure_onnx_model(model: str = "efficientnet_lite0", image_size: int = 224, 
         When the cache folder is not writable or a needed package is missing (the message
         names the pip extra).
     """
-    from curator.store import atomic_write_bytes, file_lock
+    from curator.fileio import atomic_write_bytes, file_lock
 
     _check_image_size(image_size)
     path = onnx_model_path(model, image_size, root=root)

@@ -20,10 +20,11 @@ import pyarrow.compute as pc
 from curator.embed.base import IMAGE_COLUMN, Embedder, EmbeddingError, check_vectors
 from curator.embed.store import EmbeddingInfo, EmbeddingStore, vectors_table
 from curator.executor import SerialExecutor, abandon, executor_name, resolve_executor
+from curator.fileio import file_lock, remove_stale_temp_files
 from curator.hashing import config_hash
 from curator.images import decode_bytes
 from curator.results import ResultMixin
-from curator.store import Workspace, file_lock, remove_stale_temp_files
+from curator.store import Workspace
 
 Progress = Callable[[int, int | None], None]
 DEFAULT_SHARD_ROWS = 65_536

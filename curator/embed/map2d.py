@@ -17,9 +17,10 @@ import pyarrow.parquet as pq
 
 from curator.embed.base import EmbeddingError
 from curator.embed.store import Embedding, EmbeddingStore
+from curator.fileio import atomic_write_bytes
 from curator.hashing import config_hash
 from curator.neighbors import NeighborIndex
-from curator.store import Workspace, atomic_write_bytes
+from curator.store import Workspace
 
 METHODS = ("auto", "umap", "pca")
 #: UMAP is fit on at most this many points; the rest are placed with ``transform``.

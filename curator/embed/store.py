@@ -20,8 +20,9 @@ import numpy as np
 import pyarrow as pa
 
 from curator.embed.base import EmbeddingError
+from curator.fileio import atomic_write_bytes
 from curator.hashing import config_hash
-from curator.store import ShardedTable, Workspace, atomic_write_bytes
+from curator.store import ShardedTable, Workspace
 
 META_FILE = "embedding.json"
 STATE_FILE = "state.npz"

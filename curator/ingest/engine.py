@@ -19,13 +19,14 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from curator import __version__
 from curator.errors import CuratorError, ImageError
+from curator.fileio import atomic_write_bytes
 from curator.hashing import config_hash, text_id
 from curator.images import DecodedImage
 from curator.schema import REJECT_SCHEMA, SAMPLE_SCHEMA, conform_samples
 from curator.splits import SplitSpec
-from curator.store import Workspace, atomic_write_bytes
+from curator.store import Workspace
+from curator.version import __version__
 
 #: Images whose raw pixels exceed this are copied to ``media/`` instead of inlined.
 DEFAULT_INLINE_MAX_BYTES = 256 * 1024
