@@ -12,13 +12,28 @@ APT_PACKAGES := libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 libglx-mesa0
 APT_TEST_PACKAGES := chromium
 BROWSER_STAMP := $(VENV)/.browser
 
-.PHONY: demo app test test-all bench setup sysdeps browser lint clean help
+.PHONY: demo demo-compare app test test-all bench setup sysdeps browser lint clean help
 
 help:  ## show the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 demo: setup  ## set up, then run the main job on the built-in demo data
 	$(VENV)/bin/curator demo --workspace $(DEMO_WS)
+
+# Behaviour check for refactors: build the demo from REF (a commit) and from this working tree
+# into fresh workspaces and compare every file but times, random ids and shard suffixes.
+REF ?= HEAD
+demo-compare: setup  ## build the demo at REF (default HEAD) and from the working tree, and compare
+	@set -e; tmp=$$(mktemp -d); \
+	trap 'git worktree remove --force "$$tmp/src" >/dev/null 2>&1; rm -rf "$$tmp"' EXIT; \
+	git worktree add -q --detach "$$tmp/src" "$(REF)"; \
+	echo "building the demo at $(REF) ..."; \
+	PYTHONPATH="$$tmp/src" $(VENV)/bin/curator demo --workspace "$$tmp/ref-ws" > "$$tmp/ref.log" 2>&1 \
+	  || { tail -20 "$$tmp/ref.log"; exit 1; }; \
+	echo "building the demo from the working tree ..."; \
+	PYTHONPATH="$$PWD" $(VENV)/bin/curator demo --workspace "$$tmp/new-ws" > "$$tmp/new.log" 2>&1 \
+	  || { tail -20 "$$tmp/new.log"; exit 1; }; \
+	$(PY) scripts/compare_demo.py "$$tmp/ref-ws" "$$tmp/new-ws"
 
 app: setup  ## the app on the demo workspace (run make demo first), on 127.0.0.1:8501
 	$(VENV)/bin/curator app $(DEMO_WS)
