@@ -10,6 +10,7 @@ import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from curator.neighbors import NeighborIndex, as_float32
 from curator.requests import GenerationRequest, requests_frame
 from curator.results import AnalysisResult, Finding, new_figure
 from curator.stats import AnalysisError, attribute_columns
+from curator.validation import check_scalar
 
 #: A region's label is requested when at least this share of its members carry it.
 LABEL_SHARE = 0.8
@@ -131,14 +133,13 @@ def coverage_gaps(real_vectors: Any, fake_vectors: Any, real_frame: pd.DataFrame
     if len(fake) and fake.shape[1] != real.shape[1]:
         raise AnalysisError(f"real vectors have {real.shape[1]} features and fake vectors "
                             f"{fake.shape[1]}; compare vectors of the same embedding")
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k < len(real):
-        raise AnalysisError(f"k must be an integer in [1, {len(real) - 1}] (fewer than the real "
-                            f"samples), got {k!r}")
-    if radius is not None and not (math.isfinite(radius) and radius > 0):
-        raise AnalysisError(f"radius must be a positive number, got {radius!r}")
-    if per_real <= 0 or min_region < 1 or max_regions < 1:
-        raise AnalysisError(f"per_real must be > 0, min_region and max_regions >= 1, got "
-                            f"{per_real!r}, {min_region!r} and {max_regions!r}")
+    check_scalar(k, "k", min_val=1, max_val=len(real) - 1, error=AnalysisError,
+                 message="{name} must be {expected} (fewer than the real samples), got {value!r}")
+    check_scalar(radius, "radius", Real, min_val=0, max_val=math.inf, closed="neither",
+                 allow_none=True, error=AnalysisError)
+    check_scalar(per_real, "per_real", Real, min_val=0, closed="neither", error=AnalysisError)
+    check_scalar(min_region, "min_region", min_val=1, error=AnalysisError)
+    check_scalar(max_regions, "max_regions", min_val=1, error=AnalysisError)
     frame = real_frame.reset_index(drop=True)
     labels = frame[label] if label in frame.columns else None
     ids = frame["sample_id"].to_numpy() if "sample_id" in frame.columns \
