@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from numbers import Real
 from typing import Any
 
@@ -16,7 +16,7 @@ import pandas as pd
 from sklearn.utils import check_random_state
 
 from curator.balance import MAX_BARS, AttributeLevels, attribute_levels, resolve_attributes
-from curator.requests import GenerationRequest, requests_frame
+from curator.requests import GenerationRequest, RequestsResult, requests_frame
 from curator.results import AnalysisResult, Finding, new_figure
 from curator.stats import AnalysisError, check_frame, check_param, label_codes
 from curator.validation import check_scalar
@@ -253,11 +253,9 @@ def _label_shares(table: np.ndarray, lv: AttributeLevels, label_names: list[str]
 
 # -- rectification --------------------------------------------------------------------------
 @dataclass
-class RectifyResult(AnalysisResult):
+class RectifyResult(RequestsResult):
     """:func:`decorrelate`'s result: the analysis plus the generation requests that would
     fill the under-represented attribute × label cells."""
-
-    requests: list[GenerationRequest] = field(default_factory=list)
 
     @property
     def weights(self) -> pd.Series | None:
@@ -273,11 +271,6 @@ class RectifyResult(AnalysisResult):
         """The kept ``sample_id`` values (method ``"subset"``), else None."""
         table = self.tables.get("subset")
         return None if table is None else table["sample_id"].tolist()
-
-    def to_dict(self, max_rows: int | None = 1000) -> dict[str, Any]:
-        out = super().to_dict(max_rows)
-        out["requests"] = [r.to_dict() for r in self.requests]
-        return out
 
 
 def decorrelate(frame: pd.DataFrame, attribute: str, *, label: str = "label",

@@ -6,9 +6,8 @@ All neighbour questions go through :class:`curator.neighbors.NeighborIndex`.
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from numbers import Real
 from typing import Any
@@ -19,8 +18,8 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from curator.neighbors import NeighborIndex, as_float32
-from curator.requests import GenerationRequest, requests_frame
-from curator.results import AnalysisResult, Finding, new_figure
+from curator.requests import GenerationRequest, RequestsResult, requests_frame
+from curator.results import Finding, decode, encode, new_figure
 from curator.stats import AnalysisError, attribute_columns
 from curator.validation import check_scalar
 
@@ -37,15 +36,25 @@ EXAMPLES = 5
 
 
 @dataclass
-class CoverageResult(AnalysisResult):
-    """An :class:`AnalysisResult` that also carries the generation requests it proposes."""
+class CoverageResult(RequestsResult):
+    """:func:`coverage_gaps`'s result: the analysis, the generation requests it proposes and
+    each real sample's distance to its nearest synthetic one (what its figure draws)."""
 
-    requests: list[GenerationRequest] = field(default_factory=list)
+    nearest_synthetic_distance: np.ndarray | None = field(default=None, repr=False)
 
     def to_dict(self, max_rows: int | None = 1000) -> dict[str, Any]:
         out = super().to_dict(max_rows)
-        out["requests"] = [r.to_dict() for r in self.requests]
+        # Only the complete form carries the per-sample distances (to redraw the figure).
+        if max_rows is None and self.nearest_synthetic_distance is not None:
+            out["nearest_synthetic_distance"] = encode(self.nearest_synthetic_distance)
         return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CoverageResult:
+        result = super().from_dict(data)
+        if "nearest_synthetic_distance" in data:
+            result.nearest_synthetic_distance = decode(data["nearest_synthetic_distance"])
+        return result
 
 
 def _attribute_kinds(frame: pd.DataFrame, attributes: Sequence[str] | None,
@@ -254,14 +263,13 @@ def coverage_gaps(real_vectors: Any, fake_vectors: Any, real_frame: pd.DataFrame
         tables={"regions": region_table, "uncovered": uncovered_table,
                 "generation_requests": requests_frame(requests)},
         findings=findings, params=params, notes=notes,
-        plot_fns=[functools.partial(plot_nearest_synthetic, nearest=nearest, radius=r)],
-        requests=requests)
+        plot_fns=[plot_nearest_synthetic], requests=requests, nearest_synthetic_distance=nearest)
 
 
-def plot_nearest_synthetic(result: AnalysisResult, *, nearest: np.ndarray,
-                           radius: float) -> Any:
+def plot_nearest_synthetic(result: CoverageResult) -> Any:
     """Histogram of each real sample's distance to its nearest synthetic one, and the
     radius beyond which it counts as uncovered."""
+    nearest, radius = result.nearest_synthetic_distance, result.summary["radius"]
     fig, ax = new_figure()
     finite = nearest[np.isfinite(nearest)]
     if finite.size:

@@ -50,10 +50,6 @@ def check_param(name: str, value: Any, ok: bool, expected: str) -> None:
         raise AnalysisError(f"{name} must be {expected}, got {value!r}")
 
 
-def is_int(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
 def label_codes(col: pd.Series) -> tuple[np.ndarray, list[str]]:
     """Integer code per row (``-1`` where the label is missing) and the sorted label names."""
     codes = np.full(len(col), -1, np.int64)

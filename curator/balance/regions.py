@@ -16,7 +16,7 @@ from scipy.sparse.csgraph import connected_components
 
 from curator.balance.levels import AttributeLevels
 from curator.neighbors import NeighborIndex, NeighborsError, as_float32, knn_graph_columns
-from curator.results import Finding
+from curator.results import Finding, ResultMixin
 from curator.stats import AnalysisError
 from curator.validation import check_scalar
 
@@ -178,7 +178,7 @@ def holes_2d(levels: list[AttributeLevels], min_expected: float, alpha: float,
 
 
 @dataclass
-class LowDensity:
+class LowDensity(ResultMixin):
     """:func:`low_density`'s answer: the sparse samples and their regions (tables), the
     finding, the distance threshold and which search found the neighbours."""
 
@@ -187,6 +187,10 @@ class LowDensity:
     findings: list[Finding]
     threshold: float
     search: str
+
+    def result_fields(self) -> dict[str, Any]:
+        return {"n_sparse": len(self.samples), "n_regions": len(self.regions),
+                "threshold": self.threshold, "search": self.search}
 
 
 def low_density(frame: pd.DataFrame, vectors: Any, k: int, label: str, numeric: list[str],
