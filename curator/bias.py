@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -15,9 +16,10 @@ import pandas as pd
 from sklearn.utils import check_random_state
 
 from curator.balance import MAX_BARS, AttributeLevels, attribute_levels, resolve_attributes
-from curator.requests import GenerationRequest, requests_frame
+from curator.requests import GenerationRequest, RequestsResult, requests_frame
 from curator.results import AnalysisResult, Finding, new_figure
-from curator.stats import AnalysisError, check_frame, check_param, is_int, label_codes
+from curator.stats import AnalysisError, check_frame, check_param, label_codes
+from curator.validation import check_scalar
 
 METHODS = ("weights", "subset")
 #: Labels and attribute levels drawn in a heatmap (the most frequent ones).
@@ -107,11 +109,10 @@ def association_report(frame: pd.DataFrame, *, label: str = "label",
         ``V >= v_threshold``.
     """
     check_frame(frame, [label])
-    check_param("n_bins", n_bins, is_int(n_bins) and n_bins >= 2, "an integer >= 2")
-    check_param("n_permutations", n_permutations, is_int(n_permutations)
-                and n_permutations >= 1, "a positive integer")
-    check_param("alpha", alpha, 0 < alpha < 1, "in (0, 1)")
-    check_param("v_threshold", v_threshold, 0 <= v_threshold <= 1, "in [0, 1]")
+    check_scalar(n_bins, "n_bins", min_val=2, error=AnalysisError)
+    check_scalar(n_permutations, "n_permutations", min_val=1, error=AnalysisError)
+    check_scalar(alpha, "alpha", Real, min_val=0, max_val=1, closed="neither", error=AnalysisError)
+    check_scalar(v_threshold, "v_threshold", Real, min_val=0, max_val=1, error=AnalysisError)
     y, label_names = _labels_or_raise(frame, label)
     notes: list[str] = []
     if 1 / (1 + n_permutations) >= alpha:
@@ -252,11 +253,9 @@ def _label_shares(table: np.ndarray, lv: AttributeLevels, label_names: list[str]
 
 # -- rectification --------------------------------------------------------------------------
 @dataclass
-class RectifyResult(AnalysisResult):
+class RectifyResult(RequestsResult):
     """:func:`decorrelate`'s result: the analysis plus the generation requests that would
     fill the under-represented attribute × label cells."""
-
-    requests: list[GenerationRequest] = field(default_factory=list)
 
     @property
     def weights(self) -> pd.Series | None:
@@ -272,11 +271,6 @@ class RectifyResult(AnalysisResult):
         """The kept ``sample_id`` values (method ``"subset"``), else None."""
         table = self.tables.get("subset")
         return None if table is None else table["sample_id"].tolist()
-
-    def to_dict(self, max_rows: int | None = 1000) -> dict[str, Any]:
-        out = super().to_dict(max_rows)
-        out["requests"] = [r.to_dict() for r in self.requests]
-        return out
 
 
 def decorrelate(frame: pd.DataFrame, attribute: str, *, label: str = "label",
@@ -306,7 +300,7 @@ def decorrelate(frame: pd.DataFrame, attribute: str, *, label: str = "label",
     if attribute == label:
         raise AnalysisError(f"attribute {attribute!r} is the label column")
     check_param("method", method, method in METHODS, f"one of {', '.join(METHODS)}")
-    check_param("n_bins", n_bins, is_int(n_bins) and n_bins >= 2, "an integer >= 2")
+    check_scalar(n_bins, "n_bins", min_val=2, error=AnalysisError)
     y, label_names = _labels_or_raise(frame, label)
     lv = attribute_levels(frame[attribute], n_bins)
     used = np.flatnonzero(lv.present & (y >= 0))

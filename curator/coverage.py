@@ -6,10 +6,10 @@ All neighbour questions go through :class:`curator.neighbors.NeighborIndex`.
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -18,9 +18,10 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from curator.neighbors import NeighborIndex, as_float32
-from curator.requests import GenerationRequest, requests_frame
-from curator.results import AnalysisResult, Finding, new_figure
+from curator.requests import GenerationRequest, RequestsResult, requests_frame
+from curator.results import Finding, decode, encode, new_figure
 from curator.stats import AnalysisError, attribute_columns
+from curator.validation import check_scalar
 
 #: A region's label is requested when at least this share of its members carry it.
 LABEL_SHARE = 0.8
@@ -35,15 +36,25 @@ EXAMPLES = 5
 
 
 @dataclass
-class CoverageResult(AnalysisResult):
-    """An :class:`AnalysisResult` that also carries the generation requests it proposes."""
+class CoverageResult(RequestsResult):
+    """:func:`coverage_gaps`'s result: the analysis, the generation requests it proposes and
+    each real sample's distance to its nearest synthetic one (what its figure draws)."""
 
-    requests: list[GenerationRequest] = field(default_factory=list)
+    nearest_synthetic_distance: np.ndarray | None = field(default=None, repr=False)
 
     def to_dict(self, max_rows: int | None = 1000) -> dict[str, Any]:
         out = super().to_dict(max_rows)
-        out["requests"] = [r.to_dict() for r in self.requests]
+        # Only the complete form carries the per-sample distances (to redraw the figure).
+        if max_rows is None and self.nearest_synthetic_distance is not None:
+            out["nearest_synthetic_distance"] = encode(self.nearest_synthetic_distance)
         return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CoverageResult:
+        result = super().from_dict(data)
+        if "nearest_synthetic_distance" in data:
+            result.nearest_synthetic_distance = decode(data["nearest_synthetic_distance"])
+        return result
 
 
 def _attribute_kinds(frame: pd.DataFrame, attributes: Sequence[str] | None,
@@ -131,14 +142,13 @@ def coverage_gaps(real_vectors: Any, fake_vectors: Any, real_frame: pd.DataFrame
     if len(fake) and fake.shape[1] != real.shape[1]:
         raise AnalysisError(f"real vectors have {real.shape[1]} features and fake vectors "
                             f"{fake.shape[1]}; compare vectors of the same embedding")
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k < len(real):
-        raise AnalysisError(f"k must be an integer in [1, {len(real) - 1}] (fewer than the real "
-                            f"samples), got {k!r}")
-    if radius is not None and not (math.isfinite(radius) and radius > 0):
-        raise AnalysisError(f"radius must be a positive number, got {radius!r}")
-    if per_real <= 0 or min_region < 1 or max_regions < 1:
-        raise AnalysisError(f"per_real must be > 0, min_region and max_regions >= 1, got "
-                            f"{per_real!r}, {min_region!r} and {max_regions!r}")
+    check_scalar(k, "k", min_val=1, max_val=len(real) - 1, error=AnalysisError,
+                 message="{name} must be {expected} (fewer than the real samples), got {value!r}")
+    check_scalar(radius, "radius", Real, min_val=0, max_val=math.inf, closed="neither",
+                 allow_none=True, error=AnalysisError)
+    check_scalar(per_real, "per_real", Real, min_val=0, closed="neither", error=AnalysisError)
+    check_scalar(min_region, "min_region", min_val=1, error=AnalysisError)
+    check_scalar(max_regions, "max_regions", min_val=1, error=AnalysisError)
     frame = real_frame.reset_index(drop=True)
     labels = frame[label] if label in frame.columns else None
     ids = frame["sample_id"].to_numpy() if "sample_id" in frame.columns \
@@ -253,14 +263,13 @@ def coverage_gaps(real_vectors: Any, fake_vectors: Any, real_frame: pd.DataFrame
         tables={"regions": region_table, "uncovered": uncovered_table,
                 "generation_requests": requests_frame(requests)},
         findings=findings, params=params, notes=notes,
-        plot_fns=[functools.partial(plot_nearest_synthetic, nearest=nearest, radius=r)],
-        requests=requests)
+        plot_fns=[plot_nearest_synthetic], requests=requests, nearest_synthetic_distance=nearest)
 
 
-def plot_nearest_synthetic(result: AnalysisResult, *, nearest: np.ndarray,
-                           radius: float) -> Any:
+def plot_nearest_synthetic(result: CoverageResult) -> Any:
     """Histogram of each real sample's distance to its nearest synthetic one, and the
     radius beyond which it counts as uncovered."""
+    nearest, radius = result.nearest_synthetic_distance, result.summary["radius"]
     fig, ax = new_figure()
     finite = nearest[np.isfinite(nearest)]
     if finite.size:

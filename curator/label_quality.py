@@ -21,7 +21,8 @@ from sklearn.utils import resample
 
 from curator.neighbors import NeighborIndex, NeighborsError, as_float32, knn_graph_columns
 from curator.results import AnalysisResult, Finding, new_figure
-from curator.stats import AnalysisError, check_param, is_int
+from curator.stats import AnalysisError
+from curator.validation import check_scalar
 
 #: Scale of the median absolute deviation that makes it estimate a normal standard deviation.
 MAD_TO_SD = 1.4826
@@ -305,16 +306,16 @@ def _check_length(what: str, length: int, n: int) -> None:
 
 def _check_params(n: int, *, k: Any, cv: Any, max_fit_samples: Any, knn_threshold: Any,
                   outlier_mad: Any) -> None:
-    check_param("k", k, is_int(k) and k >= 1, "a positive integer")
-    check_param("k", k, k < n, f"smaller than the number of samples ({n}): a sample is not "
-                "its own neighbour")
-    check_param("cv", cv, is_int(cv) and cv >= 2, "an integer >= 2")
-    check_param("max_fit_samples", max_fit_samples,
-                is_int(max_fit_samples) and max_fit_samples >= 2, "an integer >= 2")
-    check_param("knn_threshold", knn_threshold,
-                isinstance(knn_threshold, Real) and 0 < knn_threshold <= 1, "in (0, 1]")
-    check_param("outlier_mad", outlier_mad, isinstance(outlier_mad, Real) and outlier_mad > 0,
-                "a number > 0")
+    check_scalar(k, "k", min_val=1, error=AnalysisError)
+    check_scalar(k, "k", max_val=n, closed="left", error=AnalysisError,
+                 message=f"{{name}} must be smaller than the number of samples ({n}): a sample "
+                 "is not its own neighbour, got {value!r}")
+    check_scalar(cv, "cv", min_val=2, error=AnalysisError)
+    check_scalar(max_fit_samples, "max_fit_samples", min_val=2, error=AnalysisError)
+    check_scalar(knn_threshold, "knn_threshold", Real, min_val=0, max_val=1, closed="right",
+                 error=AnalysisError)
+    check_scalar(outlier_mad, "outlier_mad", Real, min_val=0, closed="neither",
+                 error=AnalysisError)
 
 
 def _pred_probs(X: np.ndarray, codes: np.ndarray, classes: np.ndarray, given: Any, *,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 import time
-from numbers import Integral
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from sklearn.base import BaseEstimator
 
 from curator.errors import CuratorError
 from curator.hashing import config_hash
+from curator.validation import check_scalar
 
 #: Queries answered per faiss call; bounds the memory of one call's result arrays.
 QUERY_BATCH = 16_384
@@ -88,9 +88,7 @@ def _faiss():
 
 
 def _check_k(k: Any, name: str = "n_neighbors") -> int:
-    if isinstance(k, bool) or not isinstance(k, Integral) or k < 1:
-        raise NeighborsError(f"{name} must be a positive integer, got {k!r}")
-    return int(k)
+    return check_scalar(k, name, min_val=1, error=NeighborsError)
 
 
 def recall_at_k(approx: np.ndarray, exact: np.ndarray) -> float:

@@ -1,4 +1,5 @@
-"""Generation requests: "render N more samples of label L with yaw in [30, 60]".
+"""Generation requests: "render N more samples of label L with yaw in [30, 60]", and
+:class:`RequestsResult`, the analysis result that proposes them.
 
 Reports turn coverage gaps and missing attribute x label cells into requests; the generator
 stage (``generators.requests``) turns a request into recipe overrides. A request names
@@ -16,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from curator.errors import CuratorError
+from curator.results import AnalysisResult
 
 
 class RequestError(CuratorError, ValueError):
@@ -91,6 +93,26 @@ class GenerationRequest:
             raise RequestError(f"{where}: malformed request ({exc}); expected e.g. "
                                '{"n": 40, "label": "3", "ranges": {"pose_yaw_deg": [30, 60]}}'
                                ) from None
+
+
+@dataclass
+class RequestsResult(AnalysisResult):
+    """An :class:`AnalysisResult` that also carries the generation requests it proposes
+    (``to_dict`` lists them under ``requests``; ``from_dict`` rebuilds them)."""
+
+    requests: list[GenerationRequest] = field(default_factory=list)
+
+    def to_dict(self, max_rows: int | None = 1000) -> dict[str, Any]:
+        out = super().to_dict(max_rows)
+        out["requests"] = [r.to_dict() for r in self.requests]
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Any:
+        result = super().from_dict(data)
+        result.requests = [GenerationRequest.from_dict(r, f"requests[{i}]")
+                           for i, r in enumerate(data.get("requests", []))]
+        return result
 
 
 def requests_frame(requests: Sequence[GenerationRequest]) -> pd.DataFrame:

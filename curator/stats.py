@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ from sklearn.utils import check_random_state
 
 from curator.errors import CuratorError
 from curator.schema import CORE_COLUMNS
+from curator.validation import check_scalar
 
 #: Columns never analysed as attributes: ids, seeds, indices, hashes, lineage bookkeeping.
 _NOT_ATTRIBUTES = re.compile(
@@ -46,10 +48,6 @@ def check_param(name: str, value: Any, ok: bool, expected: str) -> None:
     """Raise :class:`AnalysisError` naming ``name`` and its bad ``value`` unless ``ok``."""
     if not ok:
         raise AnalysisError(f"{name} must be {expected}, got {value!r}")
-
-
-def is_int(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def label_codes(col: pd.Series) -> tuple[np.ndarray, list[str]]:
@@ -85,10 +83,8 @@ def bootstrap_ci(statistic: Callable[..., float], *samples: np.ndarray, n_boot: 
     ``samples`` are arrays whose first axis is the sampling unit (rows of an embedding, per
     sample indicators). The point estimate is the statistic on the full samples.
     """
-    if not 0 < alpha < 1:
-        raise AnalysisError(f"alpha must be in (0, 1), got {alpha!r}")
-    if n_boot < 1:
-        raise AnalysisError(f"n_boot must be >= 1, got {n_boot!r}")
+    check_scalar(alpha, "alpha", Real, min_val=0, max_val=1, closed="neither", error=AnalysisError)
+    check_scalar(n_boot, "n_boot", min_val=1, error=AnalysisError)
     rng = check_random_state(random_state)
     estimate = float(statistic(*samples))
     values = np.empty(n_boot)
@@ -138,8 +134,7 @@ def equal_width_edges(values: np.ndarray, n_bins: int, lo: float | None = None,
 
     Equal width, not quantiles: an under-populated region must show up as a thin bin.
     """
-    if n_bins < 1:
-        raise AnalysisError(f"n_bins must be >= 1, got {n_bins!r}")
+    check_scalar(n_bins, "n_bins", min_val=1, error=AnalysisError)
     finite = values[np.isfinite(values)]
     a = float(finite.min()) if lo is None and finite.size else float(lo or 0.0)
     b = float(finite.max()) if hi is None and finite.size else float(hi if hi is not None

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from curator.errors import CuratorError
+from curator.validation import check_scalar
 
 #: A numeric column with more distinct values than this is binned; fewer are kept as is.
 MAX_LEVELS = 12
@@ -40,9 +41,9 @@ def parse_by(by: str | Sequence[str] | None) -> list[tuple[str, int | None]]:
                 n_bins = int(bins)
             except ValueError:
                 n_bins = -1
-            if n_bins < 1:
-                raise StrataError(f"bad stratum {item!r}: write column:N with N >= 1 bins, "
-                                  "e.g. pose_yaw_deg:4")
+            check_scalar(n_bins, item, min_val=1, error=StrataError,
+                         message="bad stratum {name!r}: write column:N with N >= 1 bins, "
+                                 "e.g. pose_yaw_deg:4")
         out.append((name.strip(), n_bins))
     return out
 

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from curator.balance import balance_report
+from curator.balance import LowDensity, balance_report, flagged_attributes, low_density
 from curator.neighbors import NeighborIndex
-from curator.results import figure_svg
+from curator.results import AnalysisResult, figure_svg
 from curator.stats import AnalysisError
 
 
@@ -244,3 +244,32 @@ def test_bad_input_is_refused_with_a_clear_message():
         balance_report(frame.iloc[:0])
     with pytest.raises(AnalysisError, match="n_bins must be an integer >= 2"):
         balance_report(frame, n_bins=1)
+
+
+def test_report_round_trips_with_its_named_plots(tmp_path):
+    rng = np.random.default_rng(1)
+    yaw = np.where(rng.random(1000) < 0.8, rng.uniform(0, 60, 1000), rng.uniform(-60, 0, 1000))
+    result = balance_report(samples(1000, yaw=yaw))
+    data = result.to_dict(max_rows=None)
+    assert data["plots"] == ["curator.balance.plots:plot_labels",
+                             "curator.balance.plots:plot_flagged_attributes"]
+    assert flagged_attributes(result.findings) == ["pose_yaw_deg"]
+    loaded = AnalysisResult.load(result.save(tmp_path / "balance.json"))
+    assert loaded.to_dict(max_rows=None) == data
+    assert [figure_svg(f) for f in loaded.figures()] == [figure_svg(f) for f in
+                                                         result.figures()]
+
+
+def test_low_density_result_round_trips():
+    frame = samples(300)
+    X = np.random.default_rng(2).standard_normal((300, 4)).astype(np.float32)
+    X[:5] *= 8
+    found = low_density(frame, X, 5, "label", ["pose_yaw_deg"], 0)
+    assert isinstance(found, LowDensity) and len(found.samples) and found.findings
+    data = json.loads(json.dumps(found.to_dict()))
+    again = LowDensity.from_dict(data)
+    assert again.to_dict() == found.to_dict()
+    pd.testing.assert_frame_equal(again.samples, found.samples, check_dtype=False)
+    assert again.findings == found.findings
+    assert again.to_frame().loc["n_sparse", "value"] == len(found.samples)
+    assert "threshold" in again._repr_html_()

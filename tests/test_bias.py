@@ -16,6 +16,7 @@ from sklearn.utils import check_random_state
 
 from curator.bias import RectifyResult, association_report, cramers_v, decorrelate, mutual_info
 from curator.requests import GenerationRequest
+from curator.results import figure_svg
 from curator.stats import AnalysisError
 
 LABELS = ["car", "cat", "dog"]
@@ -277,3 +278,20 @@ def test_bad_input_is_refused_with_a_clear_message():
     with pytest.raises(AnalysisError, match="method must be one of weights, subset, got "
                                             "'drop'"):
         decorrelate(frame, "bg_kind", method="drop")
+
+
+def test_rectify_result_round_trips_with_its_requests(tmp_path):
+    frame = confounded()
+    result = decorrelate(frame, "bg_kind", recipe="objects")
+    data = result.to_dict(max_rows=None)
+    again = RectifyResult.from_dict(json.loads(json.dumps(data)))
+    assert isinstance(again, RectifyResult) and again.requests == result.requests
+    assert again.to_dict(max_rows=None) == data
+    assert RectifyResult.from_dict(result.to_dict()).to_dict() == result.to_dict()
+    loaded = RectifyResult.load(result.save(tmp_path / "rectify.json"))
+    assert loaded.to_dict(max_rows=None) == data
+    assert loaded.weights.to_dict() == pytest.approx(result.weights.to_dict())
+    assert [figure_svg(f) for f in loaded.figures()] == [figure_svg(f) for f in
+                                                         result.figures()]
+    assert list(again.to_frame().columns) == list(result.to_frame().columns)
+    assert "<svg" in loaded._repr_html_()

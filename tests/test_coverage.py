@@ -11,6 +11,7 @@ import pytest
 
 from curator.coverage import CoverageResult, coverage_gaps
 from curator.requests import GenerationRequest
+from curator.results import figure_svg
 from curator.stats import AnalysisError
 
 YAW_SCALE, LIGHT_SCALE = 34.6, 0.289  # standard deviations of U(-60, 60) and U(0, 1)
@@ -137,3 +138,21 @@ def test_only_the_largest_regions_become_requests_the_rest_is_counted():
     # The capped requests are the wide run's first ones: the same largest regions.
     assert capped.requests == wide.requests[:len(capped.requests)]
     assert len(capped.requests) < len(wide.requests)
+
+
+def test_result_round_trips_with_requests_distances_and_figure(gap_result, tmp_path):
+    brief = gap_result.to_dict()
+    assert "nearest_synthetic_distance" not in brief  # the report's JSON stays as it was
+    again = CoverageResult.from_dict(json.loads(json.dumps(brief)))
+    assert isinstance(again, CoverageResult) and again.requests == gap_result.requests
+    assert again.to_dict() == brief
+    full = gap_result.to_dict(max_rows=None)
+    assert full["plots"] == ["curator.coverage:plot_nearest_synthetic"]
+    loaded = CoverageResult.load(gap_result.save(tmp_path / "coverage.json"))
+    assert loaded.to_dict(max_rows=None) == full
+    np.testing.assert_array_equal(loaded.nearest_synthetic_distance,
+                                  gap_result.nearest_synthetic_distance)
+    assert [figure_svg(f) for f in loaded.figures()] == [figure_svg(f) for f in
+                                                         gap_result.figures()]
+    assert list(again.to_frame().columns) == list(gap_result.to_frame().columns)
+    assert "<svg" in loaded._repr_html_()

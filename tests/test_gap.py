@@ -13,6 +13,7 @@ from scipy.stats import ks_2samp
 from sklearn.metrics import roc_auc_score
 
 from curator.gap import (
+    GapConfig,
     ablation_gaps,
     attribute_distances,
     auc_interval,
@@ -21,9 +22,13 @@ from curator.gap import (
     frechet_interval,
     gap_report,
     kid,
+    plot_c2st,
+    plot_kid,
+    plot_prdc,
     prdc,
     prdc_intervals,
 )
+from curator.results import AnalysisResult, figure_svg
 from curator.stats import AnalysisError
 
 
@@ -343,3 +348,51 @@ def test_ablation_gaps_names_the_randomizer_that_matters():
     assert result.finding("randomizer_matters", "pose") is None
     assert table.loc[0, "kid_vs_reference"] == 0
     assert "<svg" in result.to_html()
+
+
+# -- reloading and the scoring config -------------------------------------------------------
+def test_gap_report_round_trips_with_its_plots(label_report, tmp_path):
+    data = label_report.to_dict(max_rows=None)
+    assert data["plots"] == ["curator.gap.plots:plot_kid", "curator.gap.plots:plot_c2st",
+                             "curator.gap.plots:plot_prdc"]
+    again = AnalysisResult.from_dict(json.loads(json.dumps(data)))
+    assert again.to_dict(max_rows=None) == data
+    assert again.plot_fns == [plot_kid, plot_c2st, plot_prdc]
+    # The reloaded tables hold None where the originals held NaN: the same figures.
+    assert [figure_svg(f) for f in again.figures()] == [figure_svg(f) for f in
+                                                          label_report.figures()]
+    loaded = AnalysisResult.load(label_report.save(tmp_path / "gap.json"))
+    assert loaded.to_dict(max_rows=None) == data
+
+
+def test_gap_config_and_keywords_score_alike():
+    vectors, frame = _dataset(seed=1)
+    vectors, frame = vectors[::5], frame.iloc[::5].reset_index(drop=True)
+    scoring = dict(k=3, n_boot=10, kid_subsets=5, kid_subset_size=50, min_stratum=10)
+    by_keywords = gap_report(vectors, frame["synthetic"], frame=frame, **scoring)
+    by_config = gap_report(vectors, frame["synthetic"], frame=frame,
+                           config=GapConfig(**scoring))
+    mixed = gap_report(vectors, frame["synthetic"], frame=frame,
+                       config=GapConfig(**scoring, random_state=7), random_state=0)
+    assert by_config.to_dict() == by_keywords.to_dict() == mixed.to_dict()
+    assert list(by_keywords.params)[:7] == [
+        "k", "n_boot", "max_samples", "min_stratum", "kid_subsets", "kid_subset_size",
+        "random_state"]
+    with pytest.raises(TypeError, match="gap_report.*n_bot.*scoring options are k, n_boot"):
+        gap_report(vectors, frame["synthetic"], n_bot=3)
+    with pytest.raises(AnalysisError, match="n_boot must be a positive integer, got 0"):
+        gap_report(vectors, frame["synthetic"], n_boot=0)
+    with pytest.raises(AnalysisError, match="min_stratum must be an integer >= 2, got 1"):
+        ablation_gaps(vectors, frame["synthetic"], np.full(len(frame), "none"), min_stratum=1)
+
+
+def test_metric_parameters_are_checked_by_name():
+    real, fake = blobs(30, 3, 0), blobs(30, 3, 1)
+    with pytest.raises(AnalysisError, match="k must be a positive integer, got 0"):
+        prdc(real, fake, k=0)
+    with pytest.raises(AnalysisError, match=r"alpha must be a number in \(0, 1\), got 1.5"):
+        frechet_interval(real, fake, alpha=1.5)
+    with pytest.raises(AnalysisError, match="subset_size must be an integer >= 2, got 1"):
+        kid(real, fake, subset_size=1)
+    with pytest.raises(AnalysisError, match=r"alpha must be a number in \(0, 1\)"):
+        auc_interval(np.zeros(3), np.ones(3), alpha=0)

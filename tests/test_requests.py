@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from curator.requests import (
     GenerationRequest,
     RequestError,
+    RequestsResult,
     parse_requests,
     requests_frame,
     requests_json,
@@ -68,3 +71,15 @@ def test_every_mapped_column_is_a_real_recipe_parameter():
 
     for column, (group, name) in COLUMN_PARAMS.items():
         assert name in RANDOMIZERS[group], column
+
+
+def test_requests_result_round_trips_with_its_requests():
+    reqs = [GenerationRequest(40, "3", {"pose_yaw_deg": (30.0, 60.0)}, reason="coverage gap"),
+            GenerationRequest(5, None, values={"bg_kind": ["texture"]})]
+    result = RequestsResult("gaps", summary={"n": 2}, notes=["two"], requests=reqs)
+    data = json.loads(json.dumps(result.to_dict()))
+    assert data["requests"] == [r.to_dict() for r in reqs]
+    again = RequestsResult.from_dict(data)
+    assert again.requests == reqs and again.to_dict() == result.to_dict()
+    with pytest.raises(RequestError, match=r"requests\[0\]"):
+        RequestsResult.from_dict({**data, "requests": [{"n": 0}]})
