@@ -30,6 +30,14 @@ def qualified_name(obj: Any) -> str:
     return f"{obj.__module__}:{obj.__qualname__}"
 
 
+def nameable(obj: Any) -> bool:
+    """Whether :func:`resolve_name` can find ``obj`` again (a module-level def or class of
+    curator's packages; not a lambda, closure or ``functools.partial``)."""
+    qualname = getattr(obj, "__qualname__", "")
+    module = getattr(obj, "__module__", "") or ""
+    return bool(qualname) and "<" not in qualname and module.split(".")[0] in _TRUSTED_MODULES
+
+
 def resolve_name(name: str) -> Any:
     """The class or function a :func:`qualified_name` names, from curator's own packages."""
     module, _, qualname = name.partition(":")
@@ -90,7 +98,8 @@ def save_result(result: Any, path: str | Path) -> Path:
     path = Path(path)
     payload = {"type": qualified_name(type(result)), "data": result.to_dict(
         **({"max_rows": None} if isinstance(result, AnalysisResult) else {}))}
-    atomic_write_bytes(path, json.dumps(payload, indent=1, sort_keys=True).encode())
+    # Key order is meaningful (the first table is the main one): kept as built, not sorted.
+    atomic_write_bytes(path, json.dumps(payload, indent=1).encode())
     return path
 
 
@@ -227,7 +236,7 @@ class AnalysisResult:
             "tables": {name: frame_records(t, max_rows) for name, t in self.tables.items()},
         }
         if max_rows is None and self.plot_fns:  # the complete form names its plots too
-            out["plots"] = [qualified_name(fn) for fn in self.plot_fns]
+            out["plots"] = [qualified_name(fn) for fn in self.plot_fns if nameable(fn)]
         return out
 
     @classmethod
