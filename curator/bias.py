@@ -186,12 +186,13 @@ def association_report(frame: pd.DataFrame, *, label: str = "label",
             {"cramers_v": row.cramers_v, "mutual_info": row.mutual_info,
              "p_value": row.p_value, "n": int(row.n), **cell}))
 
-    plot_fns = [lambda result: _plot_association(result, v_threshold)]
+    plot_fns: list[Any] = [plot_association]
+    plot_data: dict[str, Any] = {}
     if findings:
         lv, table = by_name[findings[0].subject]
-        shares = _label_shares(table, lv, label_names)
-        plot_fns.append(lambda result: _plot_heatmap(
-            shares, f"{lv.name}: share of each label per level"))
+        plot_data = {"shares": _label_shares(table, lv, label_names),
+                     "title": f"{lv.name}: share of each label per level"}
+        plot_fns.append(plot_strongest_confounder)
     top = assoc.iloc[0] if len(assoc) else None
     return AnalysisResult(
         title="Attribute–label association",
@@ -205,7 +206,7 @@ def association_report(frame: pd.DataFrame, *, label: str = "label",
         params={"label": label, "attributes": [lv.name for lv in levels], "n_bins": n_bins,
                 "n_permutations": n_permutations, "alpha": alpha,
                 "v_threshold": v_threshold, "random_state": random_state},
-        notes=notes, plot_fns=plot_fns)
+        notes=notes, plot_fns=plot_fns, plot_data=plot_data)
 
 
 def _attribute_by_label(frame: pd.DataFrame, y: np.ndarray, label_names: list[str],
@@ -406,7 +407,9 @@ def _cells_table(lv: AttributeLevels, label_names: list[str], counts: np.ndarray
 
 
 # -- figures --------------------------------------------------------------------------------
-def _plot_association(result: AnalysisResult, v_threshold: float):
+def plot_association(result: AnalysisResult) -> Any:
+    """Cramér's V per attribute, flagged ones in red, the threshold dashed."""
+    v_threshold = result.params["v_threshold"]
     table = result.tables["associations"].dropna(subset=["cramers_v"]).head(MAX_BARS)
     fig, ax = new_figure(5.0, 0.6 + 0.18 * max(3, len(table)))
     y = np.arange(len(table))[::-1]
@@ -419,6 +422,11 @@ def _plot_association(result: AnalysisResult, v_threshold: float):
     ax.tick_params(axis="x", labelsize=7)
     ax.set_xlabel("Cramér's V with the label (red: flagged)", fontsize=8)
     return fig
+
+
+def plot_strongest_confounder(result: AnalysisResult) -> Any:
+    """Label share per level of the strongest confounder."""
+    return _plot_heatmap(result.plot_data["shares"], result.plot_data["title"])
 
 
 def _plot_heatmap(shares: pd.DataFrame, title: str, ax=None, fig=None, colorbar=True):

@@ -255,13 +255,15 @@ def label_quality_report(vectors: Any, labels: Any, ids: Sequence[Any] | None = 
               "max_fit_samples": max_fit_samples, "knn_threshold": knn_threshold,
               "outlier_mad": outlier_mad, "index": index, "random_state": random_state,
               "classes": list(classes)}
-    plots = [_distance_plot(kth, threshold, k)]
+    plots: list[Any] = [plot_neighbor_distance]
+    plot_data: dict[str, Any] = {"kth_distance": kth, "outlier_threshold": threshold}
     if probs is not None:
-        plots.insert(0, _confidence_plot(self_conf, flagged))
+        plots.insert(0, plot_self_confidence)
+        plot_data.update(self_confidence=self_conf, flagged=flagged)
     return AnalysisResult(
         "Label quality", summary=summary,
         tables={"suspects": suspects, "outliers": outliers, "per_label": per_label},
-        findings=findings, params=params, notes=notes, plot_fns=plots)
+        findings=findings, params=params, notes=notes, plot_fns=plots, plot_data=plot_data)
 
 
 # -- inputs ---------------------------------------------------------------------------------
@@ -436,28 +438,28 @@ def _carry(table: pd.DataFrame, extra: pd.DataFrame | None, rows: np.ndarray) ->
 
 
 # -- plots ----------------------------------------------------------------------------------
-def _confidence_plot(self_conf: np.ndarray, flagged: np.ndarray):
-    def plot(result: AnalysisResult) -> Any:
-        fig, ax = new_figure()
-        ax.hist([self_conf[~flagged], self_conf[flagged]], bins=np.linspace(0, 1, 41),
-                stacked=True, color=["#9aa5b1", "#d64545"], label=["not flagged", "suspect"])
-        ax.set_xlabel("self-confidence (out-of-fold probability of the given label)")
-        ax.set_ylabel("samples")
-        ax.set_yscale("symlog")
+def plot_self_confidence(result: AnalysisResult) -> Any:
+    """Self-confidence histogram, suspects stacked in red."""
+    self_conf, flagged = result.plot_data["self_confidence"], result.plot_data["flagged"]
+    fig, ax = new_figure()
+    ax.hist([self_conf[~flagged], self_conf[flagged]], bins=np.linspace(0, 1, 41),
+            stacked=True, color=["#9aa5b1", "#d64545"], label=["not flagged", "suspect"])
+    ax.set_xlabel("self-confidence (out-of-fold probability of the given label)")
+    ax.set_ylabel("samples")
+    ax.set_yscale("symlog")
+    ax.legend()
+    return fig
+
+
+def plot_neighbor_distance(result: AnalysisResult) -> Any:
+    """Distance to the k-th neighbour per sample, with the outlier threshold."""
+    kth, threshold = result.plot_data["kth_distance"], result.plot_data["outlier_threshold"]
+    fig, ax = new_figure()
+    ax.hist(kth, bins=50, color="#9aa5b1")
+    if threshold is not None and np.isfinite(threshold):  # JSON keeps no inf: None
+        ax.axvline(threshold, color="#d64545", linestyle="--", label="outlier threshold")
         ax.legend()
-        return fig
-    return plot
-
-
-def _distance_plot(kth: np.ndarray, threshold: float, k: int):
-    def plot(result: AnalysisResult) -> Any:
-        fig, ax = new_figure()
-        ax.hist(kth, bins=50, color="#9aa5b1")
-        if np.isfinite(threshold):
-            ax.axvline(threshold, color="#d64545", linestyle="--", label="outlier threshold")
-            ax.legend()
-        ax.set_xlabel(f"distance to the {_ordinal(k)} neighbour")
-        ax.set_ylabel("samples")
-        ax.set_yscale("symlog")
-        return fig
-    return plot
+    ax.set_xlabel(f"distance to the {_ordinal(result.params['k'])} neighbour")
+    ax.set_ylabel("samples")
+    ax.set_yscale("symlog")
+    return fig

@@ -52,7 +52,11 @@ def resolve_name(name: str) -> Any:
 def encode(value: Any) -> Any:
     """JSON-able, losslessly for frames and arrays (tagged), for :func:`decode` to rebuild."""
     if isinstance(value, pd.DataFrame):
-        return {"__frame__": frame_records(value, None), "columns": [str(c) for c in value.columns]}
+        out = {"__frame__": frame_records(value, None), "columns": [str(c) for c in value.columns]}
+        if not value.index.equals(pd.RangeIndex(len(value))):
+            out["index"] = jsonable(list(value.index))
+            out["index_name"] = jsonable(value.index.name)
+        return out
     if isinstance(value, np.ndarray):
         return {"__array__": jsonable(value), "dtype": value.dtype.str, "shape": list(value.shape)}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -70,7 +74,10 @@ def decode(value: Any) -> Any:
     """Inverse of :func:`encode`: frames, arrays and nested results come back."""
     if isinstance(value, Mapping):
         if "__frame__" in value:
-            return pd.DataFrame.from_records(value["__frame__"], columns=value["columns"])
+            frame = pd.DataFrame.from_records(value["__frame__"], columns=value["columns"])
+            if "index" in value:
+                frame.index = pd.Index(value["index"], name=value.get("index_name"))
+            return frame
         if "__array__" in value:
             dtype = np.dtype(value["dtype"])
             data = [np.nan if v is None else v for v in _flat(value["__array__"])]
@@ -189,8 +196,10 @@ class AnalysisResult:
 
     ``summary`` holds scalars (the headline), ``tables`` named DataFrames (the first is the
     main one, returned by :meth:`to_frame`), ``findings`` the named observations, ``params``
-    the arguments that produced it. Plots are drawn on demand by ``plot_fns`` (callables
-    taking the result and returning a matplotlib Figure), so results stay light and JSON-able.
+    the arguments that produced it. Plots are drawn on demand by ``plot_fns`` (module-level
+    functions taking the result and returning a matplotlib Figure), so results stay light
+    and JSON-able; what a plot needs beyond the tables (a distance per sample, a heatmap's
+    shares) goes in ``plot_data``, which is saved with the complete form but never shown.
     """
 
     title: str
@@ -200,6 +209,7 @@ class AnalysisResult:
     params: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     plot_fns: list[Callable[[AnalysisResult], Any]] = field(default_factory=list, repr=False)
+    plot_data: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def to_frame(self) -> pd.DataFrame:
         """The main table (the first in ``tables``), or the summary as a one-column frame."""
@@ -237,6 +247,8 @@ class AnalysisResult:
         }
         if max_rows is None and self.plot_fns:  # the complete form names its plots too
             out["plots"] = [qualified_name(fn) for fn in self.plot_fns if nameable(fn)]
+        if max_rows is None and self.plot_data:
+            out["plot_data"] = encode(self.plot_data)
         return out
 
     @classmethod
@@ -248,7 +260,8 @@ class AnalysisResult:
                     data.get("tables", {}).items()},
             findings=[Finding.from_dict(f) for f in data.get("findings", [])],
             params=dict(data.get("params", {})), notes=list(data.get("notes", [])),
-            plot_fns=[resolve_name(name) for name in data.get("plots", [])])
+            plot_fns=[resolve_name(name) for name in data.get("plots", [])],
+            plot_data=decode(data.get("plot_data", {})))
 
     def save(self, path: str | Path) -> Path:
         """Write the whole result (every table row) to a JSON file."""

@@ -295,3 +295,13 @@ def test_rectify_result_round_trips_with_its_requests(tmp_path):
                                                          result.figures()]
     assert list(again.to_frame().columns) == list(result.to_frame().columns)
     assert "<svg" in loaded._repr_html_()
+
+
+def test_association_report_reloads_with_its_figures(tmp_path):
+    from curator.results import AnalysisResult, figure_svg
+
+    result = association_report(confounded())
+    loaded = AnalysisResult.load(result.save(tmp_path / "association.json"))
+    assert loaded.to_dict(max_rows=None) == result.to_dict(max_rows=None)
+    assert len(result.plot_fns) == 2  # the bars and the strongest confounder's heatmap
+    assert [figure_svg(f) for f in loaded.figures()] == [figure_svg(f) for f in result.figures()]

@@ -275,3 +275,13 @@ def test_labels_the_embedding_cannot_tell_apart_are_called_inseparable_not_misla
     assert not {k for k in kinds if k[0] == "mislabeled"}
     assert "does not separate b from c" in result.finding("inseparable", "b").message
     assert result.tables["per_label"].set_index("label").loc["a", "n_suspects"] == 0
+
+
+def test_report_reloads_with_its_figures(noisy, tmp_path):
+    from curator.results import AnalysisResult, figure_svg
+
+    report = noisy[-1]
+    loaded = AnalysisResult.load(report.save(tmp_path / "label_quality.json"))
+    assert loaded.to_dict(max_rows=None) == report.to_dict(max_rows=None)
+    assert len(report.plot_fns) == 2
+    assert [figure_svg(f) for f in loaded.figures()] == [figure_svg(f) for f in report.figures()]
