@@ -6,6 +6,7 @@ columns asked for; image bytes are read for the ids on screen, never for the who
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 from collections.abc import Mapping, Sequence
@@ -16,15 +17,17 @@ import numpy as np
 import pandas as pd
 
 from curator.errors import CuratorError
+from curator.results import ResultMixin
 from curator.select import Selection
 from curator.store import Workspace
+from curator.validation import check_scalar
 
 #: Label planes a rendered sample may carry, shown beside its image.
 PLANES = ("mask_bytes", "class_mask_bytes", "matte_bytes", "depth_bytes", "normals_bytes")
 
 
 @dataclass
-class Page:
+class Page(ResultMixin):
     """One page of samples: the rows (scalar columns) and how many match in all."""
 
     rows: pd.DataFrame
@@ -32,12 +35,17 @@ class Page:
     page: int
     pages: int
 
+    def to_frame(self) -> pd.DataFrame:
+        return self.rows
+
+    def result_title(self) -> str:
+        return f"page {self.page + 1} of {self.pages} ({self.total:,} samples)"
+
 
 def sample_page(ws: Workspace, *, filters: Any = None, page: int = 0, per_page: int = 24,
                 columns: Sequence[str] = ("sample_id", "source", "label", "split")) -> Page:
     """Page ``page`` (from 0) of the samples matching ``filters``, in sample-id order."""
-    if per_page < 1:
-        raise CuratorError(f"per_page must be >= 1, got {per_page}")
+    check_scalar(per_page, "per_page", min_val=1, message="{name} must be >= 1, got {value}")
     ids = ws.to_pandas(["sample_id"], filters)["sample_id"].sort_values(kind="stable")
     total = len(ids)
     pages = max(1, -(-total // per_page))
@@ -67,7 +75,7 @@ def thumbnails(ws: Workspace, ids: Sequence[str]) -> dict[str, bytes]:
 
 
 @dataclass
-class SampleDetail:
+class SampleDetail(ResultMixin):
     """Everything about one sample: image, label planes, boxes, attributes, lineage."""
 
     sample_id: str
@@ -77,6 +85,31 @@ class SampleDetail:
     image: bytes | None
     planes: dict[str, bytes] = field(default_factory=dict)
     objects: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able, image and plane bytes as base64 (:meth:`from_dict` decodes them)."""
+        data = super().to_dict()
+        data["image"] = _b64encode(self.image)
+        data["planes"] = {name: _b64encode(b) for name, b in self.planes.items()}
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SampleDetail:
+        data = {**data, "image": _b64decode(data.get("image")),
+                "planes": {k: _b64decode(v) for k, v in (data.get("planes") or {}).items()}}
+        return super().from_dict(data)
+
+    def result_title(self) -> str:
+        return f"sample {self.sample_id}"
+
+    def result_fields(self) -> dict[str, Any]:
+        """What it says in a table: core columns, attributes, lineage, planes, objects."""
+        return {**self.core, **self.attributes, **{f"lineage.{k}": v for k, v in
+                                                   self.lineage.items()},
+                "planes": ", ".join(self.planes), "objects": len(self.objects)}
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame({"value": pd.Series(self.result_fields(), dtype=object)})
 
     def plane_images(self) -> dict[str, np.ndarray]:
         """The label planes as 8-bit images a browser shows: instance and class masks in
@@ -178,6 +211,14 @@ def _palette(n: int) -> np.ndarray:
     colours = rng.integers(60, 256, (max(n, 1), 3)).astype(np.uint8)
     colours[0] = 0
     return colours
+
+
+def _b64encode(data: bytes | None) -> str | None:
+    return None if data is None else base64.b64encode(data).decode("ascii")
+
+
+def _b64decode(text: str | None) -> bytes | None:
+    return None if text is None else base64.b64decode(text)
 
 
 def _missing(v: Any) -> bool:

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from curator.neighbors import NeighborIndex, as_float32
-from curator.select import SelectionError, _ratio_for, _size_for, mix_counts
+from curator.select import SelectionError, mix_counts, ratio_for, size_for
 
 
 @dataclass(frozen=True)
@@ -83,8 +83,8 @@ def plan_mix(stats: Mapping[str, StratumStats], synthetic_per_real: float | Mapp
     ratio, the predicted synthetic distance and coverage, and why a request falls short."""
     rows = []
     for key, st in stats.items():
-        counts = mix_counts(st.n_real, st.n_synthetic, _ratio_for(key, synthetic_per_real),
-                            n_total=_size_for(key, n_total), keep_ratio=keep_ratio)
+        counts = mix_counts(st.n_real, st.n_synthetic, ratio_for(key, synthetic_per_real),
+                            n_total=size_for(key, n_total), keep_ratio=keep_ratio)
         k = counts.synthetic
         covered = (st.nearest_synthetic_rank < k) & (st.nearest_synthetic_distance
                                                       <= st.radius)

@@ -8,6 +8,7 @@ are written atomically and never overwritten by accident.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import io
 import json
 import re
@@ -23,6 +24,7 @@ import pyarrow.parquet as pq
 
 from curator.errors import CuratorError
 from curator.fileio import atomic_write_bytes
+from curator.results import ResultMixin
 from curator.select import Selection
 from curator.store import Workspace
 from curator.version import __version__
@@ -91,7 +93,7 @@ def ws_ids_subset(ws: Workspace, ids: Sequence[str]) -> set[str]:
 
 
 @dataclass(frozen=True)
-class Subset:
+class Subset(ResultMixin):
     """A saved subset: its rows and the metadata that made it."""
 
     name: str
@@ -101,6 +103,16 @@ class Subset:
     @property
     def ids(self) -> list[str]:
         return self.frame["sample_id"].tolist()
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.frame
+
+    def result_title(self) -> str:
+        return f"subset {self.name} ({self.meta.get('method')}, {len(self.frame):,} samples)"
+
+    def to_html(self, max_rows: int = 20) -> str:
+        return f"<h4>{html.escape(self.result_title())}</h4>" + self.frame.head(
+            max_rows).to_html(escape=True, index=False)
 
 
 def load_subset(ws: Workspace, name: str) -> Subset:

@@ -102,3 +102,21 @@ def test_planes_of_16_bit_and_grey_alpha_images_display_without_wrapping():
     la = SampleDetail("s", {}, {}, {}, encode_png(np.zeros((4, 4, 2), np.uint8), "LA"),
                       {"class_mask": encode_png(np.ones((4, 4), np.uint8), "L")})
     assert la.plane_images()["class_mask overlay"].shape == (4, 4, 3)
+
+
+def test_a_page_and_a_sample_detail_round_trip(report_ws):
+    from curator.explore import Page, SampleDetail
+
+    page = sample_page(report_ws, per_page=5)
+    back = Page.from_dict(page.to_dict())
+    assert back.to_dict() == page.to_dict() and back.total == page.total
+    assert back.to_frame().sample_id.tolist() == page.rows.sample_id.tolist()
+    assert "page 1 of" in page._repr_html_()
+    sid = report_ws.to_pandas(["sample_id"], [("gen_recipe", "==", "objects")]).sample_id[0]
+    detail = sample_detail(report_ws, sid)
+    again = SampleDetail.from_dict(detail.to_dict())
+    assert again.to_dict() == detail.to_dict()
+    assert again.image == detail.image and again.planes == detail.planes
+    assert again.core == detail.core and len(again.objects) == len(detail.objects)
+    assert detail.to_frame().loc["source", "value"] == "synthetic"
+    assert f"sample {sid}" in detail._repr_html_()

@@ -5,12 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 
 from curator import init_workspace
 from curator.ingest import ingest, read_digits
 from curator.neighbors import NeighborIndex
 from curator.select import (
+    CoverageSelector,
+    DeduplicationSelector,
+    MixCounts,
+    MixSelector,
+    NearestToTargetsSelector,
+    Selection,
     SelectionError,
+    Selector,
+    mix_counts,
     parse_target,
     select_coverage,
     select_deduplicated,
@@ -310,3 +319,117 @@ def test_subsets_save_load_refuse_overwrite_and_check_ids(tmp_path):
         load_subset(ws, "missing")
     rows = rows_for(ws, sel.ids[::-1], ["label"])
     assert rows.sample_id.tolist() == sel.ids[::-1]
+
+
+# -- selectors as estimators, results that reload ------------------------------------------
+def _four_selections():
+    """One selection per selector, with the data that made it (to re-run it)."""
+    X, ids, real, strata = mix_data()
+    splits = ["train"] * (len(X) - 10) + ["test"] * 10
+    Xd = np.r_[X, X[:10] + np.float32(1e-3)]
+    ids_d = [*ids, *[f"d{i}" for i in range(10)]]
+    runs = [
+        (select_nearest_to_targets(X, X[:3] + 0.5, quotas=[2, 0, 4], max_total=5,
+                                   candidate_ids=ids),
+         (X, X[:3] + 0.5), {"candidate_ids": ids}),
+        (select_coverage(X, 7, ids=ids, start="random", random_state=3), (X,), {"ids": ids}),
+        (select_deduplicated(Xd, ids=ids_d, splits=[*splits, *["train"] * 10], scale=0.3),
+         (Xd,), {"ids": ids_d, "splits": [*splits, *["train"] * 10]}),
+        (select_mix(X, ids=ids, is_real=real, is_synthetic=~real, strata=strata,
+                    synthetic_per_real={"s0": 2.0, "*": 0.5}, n_real=6, random_state=5),
+         (X,), {"ids": ids, "is_real": real, "is_synthetic": ~real, "strata": strata}),
+    ]
+    return runs
+
+
+def test_each_selection_re_runs_from_its_recorded_selector_to_the_same_ids():
+    kinds = [NearestToTargetsSelector, CoverageSelector, DeduplicationSelector, MixSelector]
+    for (sel, args, kwargs), kind in zip(_four_selections(), kinds, strict=True):
+        selector = sel.selector()
+        assert type(selector) is kind and isinstance(selector, Selector)
+        assert selector.method == sel.method
+        again = selector.select(*args, **kwargs)
+        assert again.ids == sel.ids and again.stats == sel.stats
+        pd.testing.assert_frame_equal(again.frame, sel.frame)
+        # The JSON form of the selection rebuilds the same selector, too.
+        reloaded = Selection.from_dict(sel.to_dict()).selector()
+        assert reloaded.select(*args, **kwargs).ids == sel.ids
+        twin = clone(selector)
+        assert twin is not selector and twin.select(*args, **kwargs).ids == sel.ids
+        assert twin.fit(*args, **kwargs).selection_.ids == sel.ids
+
+
+def test_selectors_store_params_unmodified_and_clone():
+    quotas = np.array([3, 1])
+    nearest = NearestToTargetsSelector(4, quotas=quotas, max_total=3)
+    assert nearest.get_params() == {"k": 4, "quotas": quotas, "max_total": 3, "reuse": False}
+    assert nearest.get_params()["quotas"] is quotas
+    ratio = {"a": 1.0, "*": 2.0}
+    mix = MixSelector(ratio, n_total=10)
+    assert mix.get_params()["synthetic_per_real"] is ratio
+    twin = clone(mix).set_params(random_state=7)
+    assert twin.random_state == 7 and mix.random_state == 0
+    assert clone(CoverageSelector(5)).get_params() == {"m": 5, "start": "mean",
+                                                       "random_state": 0}
+    dedup = DeduplicationSelector(scale=0.5)
+    assert Selector.from_config(dedup.config()).get_params() == dedup.get_params()
+    # Parameters are checked when selecting, not when constructing (as in scikit-learn).
+    bad = CoverageSelector(-1)
+    with pytest.raises(SelectionError, match="m must be a non-negative integer"):
+        bad.select(blobs([[0, 0]], per=5))
+
+
+def test_the_functions_and_the_estimators_select_the_same():
+    X = blobs([[0, 0], [30, 0]], per=40, d=4, seed=4)
+    pairs = [
+        (select_nearest_to_targets(X, X[:4], k=3), NearestToTargetsSelector(3).select(X, X[:4])),
+        (select_coverage(X, 9), CoverageSelector(9).select(X)),
+        (select_deduplicated(X, threshold=0.8), DeduplicationSelector(threshold=0.8).select(X)),
+    ]
+    for a, b in pairs:
+        pd.testing.assert_frame_equal(a.frame, b.frame)
+        assert a.params == b.params and a.stats == b.stats
+        assert a.selector_config["params"] == b.selector_config["params"]
+
+
+def test_selections_round_trip_through_dict_and_file(tmp_path):
+    for sel, _, _ in _four_selections():
+        back = Selection.from_dict(sel.to_dict())
+        assert back.to_dict() == sel.to_dict()
+        assert back.ids == sel.ids and back.method == sel.method
+        assert back.to_frame().sample_id.tolist() == sel.ids
+        assert f"{sel.method} selection" in back._repr_html_()
+        path = sel.save(tmp_path / f"{sel.method}.json")
+        loaded = Selection.load(path)
+        assert loaded.to_dict() == sel.to_dict()
+        assert set(loaded.tables) == set(sel.tables)
+    by_hand = Selection("hand", pd.DataFrame({"sample_id": ["a"], "distance": [0.0],
+                                              "reason": ["picked"]}))
+    assert Selection.from_dict(by_hand.to_dict()).to_dict() == by_hand.to_dict()
+    with pytest.raises(SelectionError, match="records no selector"):
+        by_hand.selector()
+
+
+def test_mix_counts_round_trip():
+    counts = mix_counts(10, 3, 2.0, n_total=30)
+    assert counts.notes  # short on synthetic: the notes say why
+    back = MixCounts.from_dict(counts.to_dict())
+    assert back.to_dict() == counts.to_dict()
+    assert (back.real, back.synthetic) == (counts.real, counts.synthetic)
+    assert counts.to_frame().loc["want_real", "value"] == counts.want_real
+    assert "MixCounts" in counts._repr_html_()
+
+
+def test_a_loaded_subset_round_trips(tmp_path):
+    from curator.subsets import Subset
+
+    ws = init_workspace(tmp_path / "ws")
+    ingest(ws, read_digits(20))
+    ids = ws.to_pandas(["sample_id"]).sample_id.tolist()
+    X = np.random.default_rng(1).standard_normal((20, 3)).astype(np.float32)
+    save_subset(ws, "cover-4", select_coverage(X, 4, ids=ids))
+    sub = load_subset(ws, "cover-4")
+    back = Subset.from_dict(sub.to_dict())
+    assert back.to_dict() == sub.to_dict() and back.ids == sub.ids
+    assert back.to_frame().sample_id.tolist() == sub.ids
+    assert "subset cover-4 (coverage, 4 samples)" in sub._repr_html_()
