@@ -20,7 +20,6 @@ from sklearn.mixture import GaussianMixture
 
 from curator.hashing import config_hash, pixel_id, text_id
 from curator.images import encode_png
-from curator.results import jsonable
 from curator.stats import AnalysisError
 
 #: Bumped whenever the same config and seed would sample different pixels.
@@ -282,54 +281,3 @@ def oversampled_rows(images: Any, label: Any, parent_ids: Sequence[str], model: 
         "oversample_parent_count": pa.array([n_images] * rows, pa.int64()),
         "oversample_index": pa.array(range(rows), pa.int64()),
     })
-
-
-def oversample_images_workspace(ws: Any, *, by: str = "label", target: Any = "auto",
-                                filters: Any = None, n_components: float | int = 0.95,
-                                n_mixture: int = 4, random_state: int = 0) -> Any:
-    """New images for the strata of ``ws`` short of ``target``, one PCA + GMM model per
-    stratum fitted on its own images only (by default the real ones: ``filters`` picks).
-
-    Rows are ``source=oversampled`` with their images; a re-run adds nothing. Strata with
-    fewer than two images are skipped and named in the summary's ``skipped``.
-    """
-    from curator.images import decode_bytes
-    from curator.oversample import OversampleSummary, stratum_deficits, with_label
-    from curator.strata import stratum_keys
-
-    by = with_label(by)
-    filters = filters if filters is not None else [("source", "==", "real")]
-    flat = ws.scalar_columns()
-    frame = ws.to_pandas(flat, filters)
-    frame = frame[frame["label"].notna()].reset_index(drop=True)
-    if frame.empty:
-        raise AnalysisError(f"no labelled samples to model in {ws.root}"
-                            + (f" matching {filters}" if filters else ""))
-    strata = stratum_keys(frame, by)
-    deficits = stratum_deficits(strata.value_counts(), target)
-    written = created = 0
-    per_stratum: dict[str, int] = {}
-    skipped: list[str] = []
-    for key, lack in sorted(deficits.items()):
-        members = frame[(strata == key).to_numpy()]
-        if len(members) < 2:
-            skipped.append(f"{key} ({len(members)} image)")
-            continue
-        images = [decode_bytes(ws.image_bytes(row), where=f"sample {row['sample_id']}").pixels
-                  for row in ws.to_table(["sample_id", "image_bytes", "image_uri"],
-                                         [("sample_id", "in", members["sample_id"].tolist())]
-                                         ).to_pylist()]
-        model = PcaGmmImageModel(n_components=n_components,
-                                 n_mixture=min(n_mixture, len(images) // 2 or 1),
-                                 random_state=random_state)
-        table = oversampled_rows(images, members["label"].iloc[0], members["sample_id"].tolist(),
-                                 model, n=lack, random_state=random_state)
-        table = table.append_column("os_stratum", pa.array([str(key)] * table.num_rows))
-        created += table.num_rows
-        written += ws.append_samples(table)
-        per_stratum[str(key)] = table.num_rows
-    chash = config_hash(jsonable({"by": by, "target": target, "filters": filters,
-                                  "n_components": n_components, "n_mixture": n_mixture,
-                                  "random_state": random_state}))
-    return OversampleSummary("images", by, "pca_gmm", chash, created, written, per_stratum,
-                             skipped)

@@ -96,7 +96,8 @@ def digits_ws(tmp_path):
 
 def test_rows_land_in_the_workspace_with_parents_weight_and_vector(digits_ws):
     from curator.embed import PixelEmbedder, embed_workspace, load_embedding
-    from curator.oversample import oversample_workspace, strategy_for
+    from curator.oversample import strategy_for
+    from curator.workflows.oversample import oversample_workspace
 
     ws = digits_ws
     before = ws.to_pandas(["label"]).label.value_counts()

@@ -9,14 +9,14 @@ import pytest
 
 from curator import init_workspace, open_workspace
 from curator.stats import AnalysisError
-from generators.errors import RecipeError
-from generators.param_oversample import (
+from curator.workflows.param_oversample import (
     PARAM_COLUMNS,
     interpolate_parameters,
     perturb_parameters,
     pin_overrides,
     render_parameter_rows,
 )
+from generators.errors import RecipeError
 from generators.recipe import RANDOMIZERS, load_recipe
 from generators.requests import COLUMN_PARAMS
 from generators.run import generate
@@ -240,7 +240,7 @@ def test_generate_many_counts_each_run_its_own_rows_and_refuses_clashing_extras(
     for own in ("gen_seed", "gen_index", "visibility", "pose_yaw_deg"):
         with pytest.raises(RecipeError, match="records them itself"):
             generate(ws, recipe, 1, seed=8, extra_columns={own: 1})
-    from generators.param_oversample import variations_workspace
+    from curator.workflows.param_oversample import variations_workspace
 
     with pytest.raises(AnalysisError, match="at least one exemplar"):
         variations_workspace(ws, [], 3)

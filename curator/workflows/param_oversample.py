@@ -1,6 +1,9 @@
 """Parameter-space oversampling: SMOTE between the generator parameters of minority samples,
 and perturbations around an exemplar, rendered as new samples with exact labels and parents.
 
+A workflow above the core and the generator stage: it reads a workspace, calls the
+neighbour engine and the renderer (:func:`generators.run.generate_many`), and writes rows.
+
 The pure functions (:func:`interpolate_parameters`, :func:`perturb_parameters`) turn recorded
 sample parameters into new parameter rows; :func:`render_parameter_rows` pins each row's
 values as one-point recipe ranges and renders it, recording ``parent_ids`` and the weight.
@@ -20,7 +23,11 @@ import pyarrow.compute as pc
 
 from curator.hashing import config_hash
 from curator.neighbors import NeighborIndex
+from curator.oversample import stratum_deficits, with_label
 from curator.stats import AnalysisError
+from curator.store import Workspace
+from curator.strata import stratum_keys
+from curator.workflows.oversample import OversampleSummary
 from generators.errors import RecipeError
 from generators.recipe import RANDOMIZERS, Param, load_recipe, merge_overrides
 from generators.requests import COLUMN_PARAMS
@@ -338,10 +345,11 @@ def render_parameter_rows(ws: Any, rows: pd.DataFrame, *, seed: int = 0,
     return out
 
 
-def oversample_render_workspace(ws: Any, *, by: str = "label", target: Any = "auto",
+def oversample_render_workspace(ws: Workspace, *, by: str = "label", target: Any = "auto",
                                 k_neighbors: int = 5, filters: Any = None,
                                 random_state: int = 0, workers: int | None = None,
-                                executor: str | None = None, progress: Any = None) -> Any:
+                                executor: str | None = None, progress: Any = None
+                                ) -> OversampleSummary:
     """Render new samples for the strata of ``ws``'s generated data short of ``target``:
     SMOTE between the recorded generator parameters of a stratum's samples, each new sample
     rendered with perfect labels (``source=synthetic``, ``parent_ids``, ``interp_weight``).
@@ -350,9 +358,6 @@ def oversample_render_workspace(ws: Any, *, by: str = "label", target: Any = "au
     counted per recipe. A stratum with fewer than ``k_neighbors + 1`` samples is skipped and
     named in the summary. Re-running renders nothing twice.
     """
-    from curator.oversample import OversampleSummary, stratum_deficits, with_label
-    from curator.strata import stratum_keys
-
     by = with_label(by)
     flat = ws.scalar_columns()
     frame = ws.to_pandas(flat, filters)
@@ -396,14 +401,13 @@ def oversample_render_workspace(ws: Any, *, by: str = "label", target: Any = "au
                              per_stratum, skipped)
 
 
-def variations_workspace(ws: Any, sample_ids: Sequence[str], n_per_sample: int, *,
+def variations_workspace(ws: Workspace, sample_ids: Sequence[str], n_per_sample: int, *,
                          scales: Mapping[str, float] | None = None,
                          random_state: int = 0, workers: int | None = None,
-                         executor: str | None = None, progress: Any = None) -> Any:
+                         executor: str | None = None, progress: Any = None
+                         ) -> OversampleSummary:
     """"More like this one": ``n_per_sample`` renders around each exemplar's recorded
     parameters (:func:`perturb_parameters`), each with the exemplar as its parent."""
-    from curator.oversample import OversampleSummary
-
     ids = [str(s) for s in sample_ids]
     if not ids:
         raise AnalysisError("variations need at least one exemplar: a rendered sample's id")
