@@ -109,8 +109,8 @@ class RecordingSMOTENC(_Recorder, SMOTENC):
 
 
 def danger_rows(model: Any, X: np.ndarray, codes: np.ndarray, code: int) -> np.ndarray:
-    """Rows of class ``code`` that a fitted Borderline-SMOTE ``model`` calls "in danger"
-    (its own rule, so its interpolation bases can be named)."""
+    """Mask over the rows of class ``code``: those a fitted Borderline-SMOTE ``model`` calls
+    "in danger" (its own rule, so its interpolation bases can be named)."""
     members = np.flatnonzero(codes == code)
     return np.asarray(model._in_danger_noise(model.nn_m_, X[members], code, codes,
                                              kind="danger"))

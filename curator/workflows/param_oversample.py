@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Mapping, Sequence
+from numbers import Real
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from curator.oversample import stratum_deficits, with_label
 from curator.stats import AnalysisError
 from curator.store import Workspace
 from curator.strata import stratum_keys
+from curator.validation import check_scalar
 from curator.workflows.oversample import OversampleSummary
 from generators.errors import RecipeError
 from generators.recipe import RANDOMIZERS, Param, load_recipe, merge_overrides
@@ -134,12 +136,6 @@ def _check_frame(frame: Any, columns: Sequence[str] | None) -> tuple[str, Any, l
     return str(recipes[0]), label, _check_columns(frame, columns)
 
 
-def _check_count(value: Any, name: str, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise AnalysisError(f"{name} must be a whole number >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def _finish(values: np.ndarray, columns: list[str], *, clip: bool) -> np.ndarray:
     """Wrap full-circle angles, optionally clip to hard bounds, round whole-number params."""
     out = values.copy()
@@ -189,8 +185,8 @@ def interpolate_parameters(frame: pd.DataFrame, n: int, *, columns: Sequence[str
         interpolated columns, one row per new sample.
     """
     recipe, label, cols = _check_frame(frame, columns)
-    n = _check_count(n, "n")
-    k = _check_count(k_neighbors, "k_neighbors", 1)
+    n = check_scalar(n, "n", min_val=0, error=AnalysisError)
+    k = check_scalar(k_neighbors, "k_neighbors", min_val=1, error=AnalysisError)
     if len(frame) < k + 1:
         raise AnalysisError(f"the stratum has {len(frame)} samples; interpolation needs at "
                             f"least k_neighbors + 1 = {k + 1}: lower k_neighbors or widen the "
@@ -225,14 +221,14 @@ def perturb_parameters(frame: pd.DataFrame, n_per_sample: int, *,
     exemplar and ``weight`` is NaN. Columns as :func:`interpolate_parameters`.
     """
     recipe, label, cols = _check_frame(frame, columns)
-    m = _check_count(n_per_sample, "n_per_sample")
+    m = check_scalar(n_per_sample, "n_per_sample", min_val=0, error=AnalysisError)
     scales = dict(scales or {})
     for c, s in scales.items():
         if c not in cols:
             raise RecipeError(f"scales names {c!r}, which is not among the columns perturbed "
                               f"({', '.join(cols)})")
-        if isinstance(s, bool) or not isinstance(s, (int, float)) or not s >= 0:
-            raise AnalysisError(f"scales[{c!r}] must be a standard deviation >= 0, got {s!r}")
+        check_scalar(s, f"scales[{c!r}]", Real, min_val=0, error=AnalysisError,
+                     message="{name} must be a standard deviation >= 0, got {value!r}")
     sd = np.array([float(scales.get(c, default_scale(c))) for c in cols])
     X = frame[cols].to_numpy(dtype=float)
     base = np.repeat(np.arange(len(frame)), m)
