@@ -60,7 +60,7 @@ def param_rows(args, recipe, runs, tmp: Path) -> None:
     import shutil
 
     from curator import init_workspace, open_workspace
-    from generators.param_oversample import interpolate_parameters, render_parameter_rows
+    from curator.workflows.param_oversample import interpolate_parameters, render_parameter_rows
     from generators.run import generate
 
     parents = init_workspace(tmp / "parents")

@@ -95,7 +95,8 @@ def oversample(
     'synthetic'" -w WS
     """
     with _errors_as_messages():
-        from curator.oversample import oversample_workspace, strategy_for
+        from curator.oversample import strategy_for
+        from curator.workflows.oversample import oversample_workspace
 
         if sum([render, images, table is not None]) > 1:
             raise CuratorError("choose one of --render, --images and --table (or none, for "
@@ -109,13 +110,13 @@ def oversample(
         goal = strategy_for(parse_target(target))
         filters = parse_wheres(where)
         if render and like:
-            from generators.param_oversample import variations_workspace
+            from curator.workflows.param_oversample import variations_workspace
 
             with _progress("render variations") as progress:
                 summary = variations_workspace(ws, like, n, random_state=seed, workers=workers,
                                                executor=executor, progress=progress)
         elif render:
-            from generators.param_oversample import oversample_render_workspace
+            from curator.workflows.param_oversample import oversample_render_workspace
 
             with _progress("render interpolations") as progress:
                 summary = oversample_render_workspace(ws, by=by, target=goal, k_neighbors=k,
@@ -123,7 +124,7 @@ def oversample(
                                                       workers=workers, executor=executor,
                                                       progress=progress)
         elif table is not None:
-            from curator.oversample import oversample_table_workspace
+            from curator.workflows.oversample import oversample_table_workspace
 
             columns = [c.strip() for c in table.split(",") if c.strip()]
             if not columns:
@@ -133,7 +134,7 @@ def oversample(
                                                  k_neighbors=k, sampling_strategy=goal,
                                                  random_state=seed)
         elif images:
-            from curator.generative import oversample_images_workspace
+            from curator.workflows.oversample import oversample_images_workspace
 
             summary = oversample_images_workspace(ws, by=by, target=goal, filters=filters,
                                                   random_state=seed)
@@ -150,9 +151,12 @@ def register(app: typer.Typer) -> None:
 
 def demo_oversample(ws) -> None:
     """The demo's oversampling step: one run in each space, with provenance."""
-    from curator.generative import oversample_images_workspace
-    from curator.oversample import oversample_table_workspace, oversample_workspace
-    from generators.param_oversample import oversample_render_workspace
+    from curator.workflows.oversample import (
+        oversample_images_workspace,
+        oversample_table_workspace,
+        oversample_workspace,
+    )
+    from curator.workflows.param_oversample import oversample_render_workspace
 
     console.rule("[bold]10. oversampling: features (SMOTE), generator parameters, attributes "
                  "(SMOTE-NC), images")

@@ -8,6 +8,7 @@ that carry the model's config hash and the ids of the images it was fitted on.
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import warnings
 from collections.abc import Sequence
 from numbers import Integral, Real
@@ -15,13 +16,14 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+from sklearn.base import BaseEstimator
 from sklearn.decomposition import PCA
 from sklearn.mixture import GaussianMixture
 
 from curator.hashing import config_hash, pixel_id, text_id
 from curator.images import encode_png
-from curator.results import jsonable
 from curator.stats import AnalysisError
+from curator.validation import check_scalar
 
 #: Bumped whenever the same config and seed would sample different pixels.
 GENERATOR_VERSION = "1"
@@ -32,11 +34,6 @@ COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 MAX_SNAP_LEVELS = 32
 #: Rows keep at most this many parent ids; ``oversample_parent_count`` has the full count.
 MAX_PARENT_IDS = 256
-
-
-def _check_whole(name: str, value: Any, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
-        raise AnalysisError(f"{name} must be a whole number >= {minimum}, got {value!r}")
 
 
 def check_images(images: Any) -> tuple[np.ndarray, str]:
@@ -68,7 +65,7 @@ def check_images(images: Any) -> tuple[np.ndarray, str]:
     return np.stack(items), mode
 
 
-class PcaGmmImageModel:
+class PcaGmmImageModel(BaseEstimator):
     """PCA to a few dimensions, a Gaussian mixture there, samples mapped back to pixels.
 
     Parameters
@@ -84,7 +81,7 @@ class PcaGmmImageModel:
         Seeds the fit and, unless :meth:`sample` is given its own, the sampling.
 
     Any model with ``fit``, ``sample``, ``get_config`` and ``config_hash`` can stand in for
-    this one in :func:`oversampled_rows`.
+    this one in :func:`oversampled_rows`. ``get_params``/``set_params`` are scikit-learn's.
     """
 
     def __init__(self, n_components: float | int = 0.95, n_mixture: int = 4,
@@ -94,23 +91,20 @@ class PcaGmmImageModel:
         self.covariance_type = covariance_type
         self.random_state = random_state
 
-    def get_params(self) -> dict[str, Any]:
-        return {"n_components": self.n_components, "n_mixture": self.n_mixture,
-                "covariance_type": self.covariance_type, "random_state": self.random_state}
-
     def _check_params(self) -> None:
         nc = self.n_components
-        if isinstance(nc, bool) or not (
-                (isinstance(nc, Integral) and nc >= 1)
-                or (isinstance(nc, Real) and not isinstance(nc, Integral) and 0 < nc < 1)):
-            raise AnalysisError(
-                f"n_components must be a whole number >= 1 or a variance fraction in (0, 1), "
-                f"got {nc!r}")
-        _check_whole("n_mixture", self.n_mixture, 1)
+        message = ("{name} must be a whole number >= 1 or a variance fraction in (0, 1), "
+                   "got {value!r}")
+        if isinstance(nc, Integral) and not isinstance(nc, bool):
+            check_scalar(nc, "n_components", min_val=1, error=AnalysisError, message=message)
+        else:  # a fraction of the variance (booleans and text refused here)
+            check_scalar(nc, "n_components", Real, min_val=0, max_val=1, closed="neither",
+                         error=AnalysisError, message=message)
+        check_scalar(self.n_mixture, "n_mixture", min_val=1, error=AnalysisError)
         if self.covariance_type not in COVARIANCE_TYPES:
             raise AnalysisError(f"covariance_type must be one of {', '.join(COVARIANCE_TYPES)}, "
                                 f"got {self.covariance_type!r}")
-        _check_whole("random_state", self.random_state, 0)
+        check_scalar(self.random_state, "random_state", min_val=0, error=AnalysisError)
 
     def fit(self, images: Any) -> PcaGmmImageModel:
         """Fit on same-size uint8 images (a list or an ``(n, H, W[, 3])`` array)."""
@@ -156,7 +150,7 @@ class PcaGmmImageModel:
         ``random_state`` defaults to the model's own.
         """
         self._check_fitted()
-        _check_whole("n", n, 0)
+        check_scalar(n, "n", min_val=0, error=AnalysisError)
         seed = self.random_state if random_state is None else random_state
         rng = np.random.default_rng(seed)
         gmm = self.gmm_
@@ -176,7 +170,7 @@ class PcaGmmImageModel:
         self._check_fitted()
         return {
             "class": type(self).__name__, "version": GENERATOR_VERSION,
-            "params": self.get_params(), "image_shape": list(self.image_shape_),
+            "params": self._params_in_order(), "image_shape": list(self.image_shape_),
             "mode": self.mode_, "pca_dims": int(self.pca_.n_components_),
             "n_mixture": int(self.n_mixture_), "n_images": int(self.n_images_),
             "levels": None if self.levels_ is None else [int(v) for v in self.levels_],
@@ -187,8 +181,15 @@ class PcaGmmImageModel:
     def config_hash(self) -> str:
         return config_hash(self.get_config())
 
+    def _params_in_order(self) -> dict[str, Any]:
+        """``get_params()`` in the constructor's order (scikit-learn sorts the names): the
+        order configs and reprs were always written in."""
+        params = self.get_params(deep=False)
+        names = list(inspect.signature(type(self).__init__).parameters)[1:]
+        return {name: params[name] for name in names}
+
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        args = ", ".join(f"{k}={v!r}" for k, v in self._params_in_order().items())
         return f"{type(self).__name__}({args})"
 
 
@@ -252,7 +253,7 @@ def oversampled_rows(images: Any, label: Any, parent_ids: Sequence[str], model: 
                             "give one sample id per image, in the same order")
     if len(set(ids)) != len(ids):
         raise AnalysisError("parent_ids has duplicate ids; each image must be a distinct sample")
-    _check_whole("random_state", random_state, 0)
+    check_scalar(random_state, "random_state", min_val=0, error=AnalysisError)
     model.fit(images)
     pixels = model.sample(n, random_state=int(random_state))
     config = model.get_config()
@@ -282,54 +283,3 @@ def oversampled_rows(images: Any, label: Any, parent_ids: Sequence[str], model: 
         "oversample_parent_count": pa.array([n_images] * rows, pa.int64()),
         "oversample_index": pa.array(range(rows), pa.int64()),
     })
-
-
-def oversample_images_workspace(ws: Any, *, by: str = "label", target: Any = "auto",
-                                filters: Any = None, n_components: float | int = 0.95,
-                                n_mixture: int = 4, random_state: int = 0) -> Any:
-    """New images for the strata of ``ws`` short of ``target``, one PCA + GMM model per
-    stratum fitted on its own images only (by default the real ones: ``filters`` picks).
-
-    Rows are ``source=oversampled`` with their images; a re-run adds nothing. Strata with
-    fewer than two images are skipped and named in the summary's ``skipped``.
-    """
-    from curator.images import decode_bytes
-    from curator.oversample import OversampleSummary, stratum_deficits, with_label
-    from curator.strata import stratum_keys
-
-    by = with_label(by)
-    filters = filters if filters is not None else [("source", "==", "real")]
-    flat = ws.scalar_columns()
-    frame = ws.to_pandas(flat, filters)
-    frame = frame[frame["label"].notna()].reset_index(drop=True)
-    if frame.empty:
-        raise AnalysisError(f"no labelled samples to model in {ws.root}"
-                            + (f" matching {filters}" if filters else ""))
-    strata = stratum_keys(frame, by)
-    deficits = stratum_deficits(strata.value_counts(), target)
-    written = created = 0
-    per_stratum: dict[str, int] = {}
-    skipped: list[str] = []
-    for key, lack in sorted(deficits.items()):
-        members = frame[(strata == key).to_numpy()]
-        if len(members) < 2:
-            skipped.append(f"{key} ({len(members)} image)")
-            continue
-        images = [decode_bytes(ws.image_bytes(row), where=f"sample {row['sample_id']}").pixels
-                  for row in ws.to_table(["sample_id", "image_bytes", "image_uri"],
-                                         [("sample_id", "in", members["sample_id"].tolist())]
-                                         ).to_pylist()]
-        model = PcaGmmImageModel(n_components=n_components,
-                                 n_mixture=min(n_mixture, len(images) // 2 or 1),
-                                 random_state=random_state)
-        table = oversampled_rows(images, members["label"].iloc[0], members["sample_id"].tolist(),
-                                 model, n=lack, random_state=random_state)
-        table = table.append_column("os_stratum", pa.array([str(key)] * table.num_rows))
-        created += table.num_rows
-        written += ws.append_samples(table)
-        per_stratum[str(key)] = table.num_rows
-    chash = config_hash(jsonable({"by": by, "target": target, "filters": filters,
-                                  "n_components": n_components, "n_mixture": n_mixture,
-                                  "random_state": random_state}))
-    return OversampleSummary("images", by, "pca_gmm", chash, created, written, per_stratum,
-                             skipped)

@@ -1,123 +1,42 @@
-"""SMOTE-style oversampling in feature space on our neighbour engine, with provenance.
+"""SMOTE-style oversampling in feature and attribute space, with provenance: imbalanced-learn
+style samplers (``fit_resample``) and the :func:`oversample` / :func:`oversample_table` calls.
 
-imbalanced-learn does the sampling; :class:`curator.neighbors.NeighborIndex` answers its
-neighbour queries, and every invented row records its two parents and the interpolation
-weight, so a curator can always see which samples are invented and from what.
+imbalanced-learn does the sampling (:mod:`curator.oversample_imblearn`);
+:class:`curator.neighbors.NeighborIndex` answers its neighbour queries, and every invented row
+records its two parents and the interpolation weight, so a curator can always see which
+samples are invented and from what. Writing them to a workspace is
+:mod:`curator.workflows.oversample`.
 """
 
 from __future__ import annotations
 
-import hashlib
+import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-from imblearn.over_sampling import ADASYN, SMOTE, SMOTENC, BorderlineSMOTE
-from sklearn.utils import check_random_state
+from sklearn.base import BaseEstimator
 
-from curator.hashing import config_hash, text_id
 from curator.neighbors import NeighborIndex, as_float32
-from curator.results import ResultMixin, jsonable
-from curator.stats import AnalysisError, attribute_columns
-from curator.store import Workspace
+from curator.oversample_imblearn import (
+    RecordingADASYN,
+    RecordingBorderlineSMOTE,
+    RecordingSMOTE,
+    RecordingSMOTENC,
+    danger_rows,
+)
+from curator.results import ResultMixin
+from curator.stats import AnalysisError
+from curator.validation import check_scalar
 
 #: Bump when the same inputs and seed would make different rows.
 OVERSAMPLE_VERSION = "1"
 
-#: Samplers whose new points are ``x_i + w (x_nn - x_i)`` between two rows of the same class,
-#: so both parents can be recorded.
-SAMPLERS = ("smote", "borderline", "adasyn", "smote-tomek", "smote-enn")
-
-
-class _Recorder:
-    """Mixin: keep what imblearn's ``_generate_samples`` was asked to interpolate."""
-
-    def _generate_samples(self, X, nn_data, nn_num, rows, cols, steps, y_type=None, y=None):
-        self.generated_.append((y_type, np.asarray(rows), np.asarray(nn_num[rows, cols]),
-                                np.asarray(steps).ravel()))
-        return super()._generate_samples(X, nn_data, nn_num, rows, cols, steps, y_type, y)
-
-
-class _SMOTE(_Recorder, SMOTE):
-    """SMOTE whose ``fit_resample`` returns only the new rows.
-
-    imbalanced-learn's ``SMOTE._fit_resample`` (0.14), less its copy of ``X`` and the stack
-    of the whole resampled set: the same draws in the same order, without two extra copies
-    of the input in memory.
-    """
-
-    def _fit_resample(self, X, y):
-        self._validate_estimator()
-        new_X, new_y = [np.zeros((0, X.shape[1]), X.dtype)], [np.zeros(0, y.dtype)]
-        for class_sample, n_samples in self.sampling_strategy_.items():
-            if n_samples == 0:
-                continue
-            X_class = X[np.flatnonzero(y == class_sample)]
-            self.nn_k_.fit(X_class)
-            nns = self.nn_k_.kneighbors(X_class, return_distance=False)[:, 1:]
-            X_new, y_new = self._make_samples(X_class, y.dtype, class_sample, X_class, nns,
-                                              n_samples, 1.0)
-            new_X.append(X_new)
-            new_y.append(y_new)
-        return np.vstack(new_X), np.hstack(new_y)
-
-
-class _ADASYN(ADASYN):
-    """ADASYN that records each new row's parents and returns only the new rows.
-
-    imbalanced-learn's ``ADASYN._fit_resample`` (0.14) has no hook between drawing and
-    interpolating, so its steps are repeated here draw for draw (the tests hold the output
-    equal to imbalanced-learn's own).
-    """
-
-    def _fit_resample(self, X, y):
-        self._validate_estimator()
-        random_state = check_random_state(self.random_state)
-        new_X, new_y = [np.zeros((0, X.shape[1]), X.dtype)], [np.zeros(0, y.dtype)]
-        for class_sample, n_samples in self.sampling_strategy_.items():
-            if n_samples == 0:
-                continue
-            X_class = X[np.flatnonzero(y == class_sample)]
-            self.nn_.fit(X)
-            nns = self.nn_.kneighbors(X_class, return_distance=False)[:, 1:]
-            n_neighbors = self.nn_.n_neighbors - 1
-            # Hardness: the share of each sample's neighbours from other strata.
-            ratio_nn = np.sum(y[nns] != class_sample, axis=1) / n_neighbors
-            if not np.sum(ratio_nn):
-                raise AnalysisError(
-                    f"adasyn: no sample of stratum {self.names_[class_sample]!r} has a "
-                    "neighbour from another stratum, so ADASYN has no hardness to weigh by; "
-                    "use --sampler smote")
-            ratio_nn /= np.sum(ratio_nn)
-            n_samples_generate = np.rint(ratio_nn * n_samples).astype(int)
-            n_samples = int(np.sum(n_samples_generate))  # rounding may change the count
-            if not n_samples:
-                continue
-            self.nn_.fit(X_class)
-            nns = self.nn_.kneighbors(X_class, return_distance=False)[:, 1:]
-            rows = np.repeat(np.arange(len(X_class)), n_samples_generate)
-            cols = random_state.choice(n_neighbors, size=n_samples)
-            diffs = X_class[nns[rows, cols]] - X_class[rows]
-            steps = random_state.uniform(size=(n_samples, 1))
-            new_X.append((X_class[rows] + steps * diffs).astype(X.dtype))
-            new_y.append(np.full(n_samples, fill_value=class_sample, dtype=y.dtype))
-            self.generated_.append((class_sample, rows, nns[rows, cols], steps.ravel()))
-        return np.vstack(new_X), np.hstack(new_y)
-
-
-class _BorderlineSMOTE(_Recorder, BorderlineSMOTE):
-    pass
-
-
-class _SMOTENC(_Recorder, SMOTENC):
-    pass
-
 
 @dataclass
-class Oversampled:
+class Oversampled(ResultMixin):
     """New rows: ``frame`` (``stratum``, ``parent_a``, ``parent_b``, ``weight``) and their
     ``vectors`` (``x_a + weight (x_b - x_a)``), row for row."""
 
@@ -129,6 +48,185 @@ class Oversampled:
 
     def __len__(self) -> int:
         return len(self.frame)
+
+    def result_title(self) -> str:
+        removed = f", {len(self.removed)} input row(s) a cleaner would drop" \
+            if len(self.removed) else ""
+        return f"oversampled: {len(self)} new row(s){removed}"
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per new sample: its stratum, parents and weight (the vectors left out)."""
+        return self.frame
+
+    def to_html(self, max_rows: int = 20) -> str:
+        shown = f" (first {max_rows})" if len(self) > max_rows else ""
+        return (f"<h4>{html.escape(self.result_title())}{shown}</h4>"
+                + self.frame.head(max_rows).to_html(escape=True, index=False))
+
+
+class _Oversampler(BaseEstimator):
+    """Feature-space sampler over ``(n, d)`` vectors and one stratum key per row.
+
+    :meth:`fit` makes the new rows and records them (``oversampled_``, ``parents_``,
+    ``weights_``); :meth:`fit_resample` returns imbalanced-learn's ``(X_resampled,
+    y_resampled)``: the input, then the new rows. Input rows a cleaner would drop are
+    reported (``removed_``), never deleted: the curator decides.
+
+    Parameters
+    ----------
+    sampling_strategy
+        As imbalanced-learn's: ``"auto"``, a float ratio, ``{stratum: target_count}``, or
+        :class:`AtLeast` (every stratum below a count raised to it).
+    k_neighbors
+        Neighbours per minority sample, searched by :class:`NeighborIndex` (exact).
+    random_state
+        Seeds imbalanced-learn's draws: same seed, same rows as its own sampler.
+    """
+
+    #: Key of :data:`OVERSAMPLERS` (and ``--sampler``): names the cleaner, if any.
+    sampler = "smote"
+
+    def __init__(self, *, sampling_strategy: str | float | Mapping[Any, int] = "auto",
+                 k_neighbors: int = 5, random_state: int = 0) -> None:
+        self.sampling_strategy = sampling_strategy
+        self.k_neighbors = k_neighbors
+        self.random_state = random_state
+
+    def _imblearn_sampler(self, nn: NeighborIndex, common: dict[str, Any]) -> Any:
+        return RecordingSMOTE(k_neighbors=nn, **common)
+
+    def _new_rows(self, model: Any, X: np.ndarray, codes: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+        return model.fit_resample(X, codes)
+
+    def _bases(self, model: Any, X: np.ndarray, codes: np.ndarray, code: int,
+               members: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        return members[rows]
+
+    def fit(self, X: Any, y: Sequence[Any], *, ids: Sequence[str] | None = None
+            ) -> _Oversampler:
+        """Make the new rows for ``X`` (``(n, d)``) with stratum keys ``y``; ``ids`` name
+        the parents (default: row positions as text)."""
+        k_neighbors = check_scalar(self.k_neighbors, "k_neighbors", min_val=1,
+                                   error=AnalysisError)
+        random_state = self.random_state
+        X = as_float32(X, allow_empty=False)
+        keys = _keys(y)
+        if len(keys) != len(X):
+            raise AnalysisError(f"strata has {len(keys)} keys for {len(X)} rows")
+        if ids is not None and len(ids) != len(X):
+            raise AnalysisError(f"ids has {len(ids)} entries for {len(X)} rows")
+        codes, names, strategy = _coded_strategy(keys, self.sampling_strategy, k_neighbors)
+        self.n_features_in_ = X.shape[1]
+        self.sampling_strategy_ = {}
+        if strategy is None:
+            return self._fitted(_empty(X.shape[1]))
+        nn = NeighborIndex(k_neighbors + 1, random_state=random_state)
+        model = self._imblearn_sampler(nn, {"sampling_strategy": strategy,
+                                            "random_state": random_state})
+        model.generated_, model.names_ = [], names
+        X_new, y_new = self._new_rows(model, X, codes)
+        self.sampling_strategy_ = {names[c]: int(v) for c, v in model.sampling_strategy_.items()}
+        keep_new, removed = _clean(self.sampler, X, codes, X_new, y_new)
+        vectors = X_new if keep_new.all() else X_new[keep_new]
+        del X_new, y_new
+        parts = []
+        for code, rows, partners, steps in model.generated_:
+            members = np.flatnonzero(codes == code)
+            parts.append((names[code], self._bases(model, X, codes, code, members, rows),
+                          members[partners], steps))
+        if not parts:
+            return self._fitted(_empty(X.shape[1]))
+        base = np.concatenate([p[1] for p in parts])
+        partner = np.concatenate([p[2] for p in parts])
+        sid = np.asarray(ids, dtype=object) if ids is not None else None
+
+        def id_of(rows: np.ndarray) -> np.ndarray:  # ids of the rows used (not all n as text)
+            return sid[rows] if sid is not None else rows.astype(str).astype(object)
+
+        base, partner = base[keep_new], partner[keep_new]
+        frame = pd.DataFrame({
+            "stratum": np.concatenate([np.full(len(p[1]), p[0], dtype=object)
+                                       for p in parts])[keep_new],
+            "parent_a": id_of(base), "parent_b": id_of(partner),
+            "weight": np.concatenate([p[3] for p in parts])[keep_new]})
+        return self._fitted(Oversampled(frame, vectors, id_of(removed)),
+                            np.column_stack([base, partner]), removed)
+
+    def _fitted(self, made: Oversampled, parents: np.ndarray | None = None,
+                removed: np.ndarray | None = None) -> _Oversampler:
+        self.oversampled_ = made
+        self.parents_ = np.zeros((0, 2), np.int64) if parents is None else parents
+        self.weights_ = made.frame["weight"].to_numpy(np.float64)
+        self.removed_ = np.zeros(0, np.int64) if removed is None else removed
+        return self
+
+    def fit_resample(self, X: Any, y: Sequence[Any], *, ids: Sequence[str] | None = None
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """``(X_resampled, y_resampled)``: the input rows, then the new ones (:meth:`fit`)."""
+        X, keys = as_float32(X, allow_empty=False), _keys(y)
+        made = self.fit(X, keys, ids=ids).oversampled_
+        new_keys = made.frame["stratum"].to_numpy()
+        return (np.vstack([X, made.vectors]),
+                np.concatenate([keys, new_keys.astype(keys.dtype, copy=False)]))
+
+
+class SMOTEOversampler(_Oversampler):
+    """SMOTE with provenance: imbalanced-learn's ``SMOTE`` rows, each with its two parents."""
+
+
+class BorderlineSMOTEOversampler(_Oversampler):
+    """Borderline-SMOTE 1: new rows only from the minority rows "in danger" (neighbours
+    mostly of other strata), as imbalanced-learn's ``BorderlineSMOTE(kind="borderline-1")``."""
+
+    sampler = "borderline"
+
+    def _imblearn_sampler(self, nn: NeighborIndex, common: dict[str, Any]) -> Any:
+        # m: imblearn's 10, plus self
+        return RecordingBorderlineSMOTE(kind="borderline-1", m_neighbors=NeighborIndex(11),
+                                        k_neighbors=nn, **common)
+
+    def _new_rows(self, model: Any, X: np.ndarray, codes: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+        X_new, y_new = model.fit_resample(X, codes)
+        return X_new[len(X):], y_new[len(X):]  # imblearn's own _fit_resample: input first
+
+    def _bases(self, model: Any, X: np.ndarray, codes: np.ndarray, code: int,
+               members: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        return members[danger_rows(model, X, codes, code)][rows]  # interpolates from those
+
+
+class ADASYNOversampler(_Oversampler):
+    """ADASYN: more rows near the hard samples (those with neighbours from other strata);
+    after imbalanced-learn's rounding a stratum's count can miss its target by a few."""
+
+    sampler = "adasyn"
+
+    def _imblearn_sampler(self, nn: NeighborIndex, common: dict[str, Any]) -> Any:
+        return RecordingADASYN(n_neighbors=nn, **common)
+
+
+class SMOTETomekOversampler(_Oversampler):
+    """SMOTE, then Tomek links over the result (imbalanced-learn's ``SMOTETomek``): new rows
+    the cleaner drops are not made, input rows it would drop are in ``removed_``."""
+
+    sampler = "smote-tomek"
+
+
+class SMOTEENNOversampler(_Oversampler):
+    """SMOTE, then edited nearest neighbours over the result (imbalanced-learn's
+    ``SMOTEENN``): new rows the cleaner drops are not made, input rows in ``removed_``."""
+
+    sampler = "smote-enn"
+
+
+#: The feature-space samplers by ``--sampler`` name.
+OVERSAMPLERS: dict[str, type[_Oversampler]] = {
+    cls.sampler: cls for cls in (SMOTEOversampler, BorderlineSMOTEOversampler,
+                                 ADASYNOversampler, SMOTETomekOversampler, SMOTEENNOversampler)}
+#: Samplers whose new points are ``x_i + w (x_nn - x_i)`` between two rows of the same class,
+#: so both parents can be recorded.
+SAMPLERS = tuple(OVERSAMPLERS)
 
 
 def oversample(X: Any, strata: Sequence[Any], *, ids: Sequence[str] | None = None,
@@ -152,7 +250,8 @@ def oversample(X: Any, strata: Sequence[Any], *, ids: Sequence[str] | None = Non
         rounding a stratum's count can miss its target by a few), or SMOTE followed by a cleaner
         over the result as imbalanced-learn's ``SMOTETomek`` / ``SMOTEENN`` do
         (``"smote-tomek"``, ``"smote-enn"``): new rows the cleaner drops are not returned,
-        input rows it would drop are listed in ``removed``.
+        input rows it would drop are listed in ``removed``. The estimators behind these
+        names are :data:`OVERSAMPLERS`.
     k_neighbors
         Neighbours per minority sample, searched by :class:`NeighborIndex` (exact).
     sampling_strategy
@@ -165,57 +264,11 @@ def oversample(X: Any, strata: Sequence[Any], *, ids: Sequence[str] | None = Non
         In imbalanced-learn's order: its own ``fit_resample`` output, rows beyond the
         input, equals ``vectors`` for the same ``random_state``.
     """
-    X = as_float32(X, allow_empty=False)
-    keys = _keys(strata)
-    if len(keys) != len(X):
-        raise AnalysisError(f"strata has {len(keys)} keys for {len(X)} rows")
-    if ids is not None and len(ids) != len(X):
-        raise AnalysisError(f"ids has {len(ids)} entries for {len(X)} rows")
     if sampler not in SAMPLERS:
         raise AnalysisError(f"sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
-    codes, names, strategy = _coded_strategy(keys, sampling_strategy, k_neighbors)
-    if strategy is None:
-        return _empty(X.shape[1])
-    nn = NeighborIndex(k_neighbors + 1, random_state=random_state)
-    common = {"sampling_strategy": strategy, "random_state": random_state}
-    if sampler == "borderline":  # m: imblearn's 10, plus self
-        model = _BorderlineSMOTE(kind="borderline-1", m_neighbors=NeighborIndex(11),
-                                 k_neighbors=nn, **common)
-    elif sampler == "adasyn":
-        model = _ADASYN(n_neighbors=nn, **common)
-    else:
-        model = _SMOTE(k_neighbors=nn, **common)
-    model.generated_, model.names_ = [], names
-    X_new, y_new = model.fit_resample(X, codes)
-    if sampler == "borderline":  # imblearn's own _fit_resample: the input comes first
-        X_new, y_new = X_new[len(X):], y_new[len(X):]
-    keep_new, removed = _clean(sampler, X, codes, X_new, y_new)
-    vectors = X_new if keep_new.all() else X_new[keep_new]
-    del X_new, y_new
-    parts = []
-    for code, rows, partners, steps in model.generated_:
-        members = np.flatnonzero(codes == code)
-        if sampler == "borderline":  # Borderline-SMOTE interpolates from the danger rows
-            base = members[_danger_rows(model, X, codes, code)][rows]
-        else:
-            base = members[rows]
-        parts.append((names[code], base, members[partners], steps))
-    if not parts:
-        return _empty(X.shape[1])
-    base = np.concatenate([p[1] for p in parts])
-    partner = np.concatenate([p[2] for p in parts])
-    sid = np.asarray(ids, dtype=object) if ids is not None else None
-
-    def id_of(rows: np.ndarray) -> np.ndarray:  # ids of the rows used (not all n as text)
-        return sid[rows] if sid is not None else rows.astype(str).astype(object)
-
-    base, partner = base[keep_new], partner[keep_new]
-    frame = pd.DataFrame({
-        "stratum": np.concatenate([np.full(len(p[1]), p[0], dtype=object)
-                                   for p in parts])[keep_new],
-        "parent_a": id_of(base), "parent_b": id_of(partner),
-        "weight": np.concatenate([p[3] for p in parts])[keep_new]})
-    return Oversampled(frame, vectors, id_of(removed))
+    model = OVERSAMPLERS[sampler](sampling_strategy=sampling_strategy, k_neighbors=k_neighbors,
+                                  random_state=random_state)
+    return model.fit(X, strata, ids=ids).oversampled_
 
 
 def _clean(sampler: str, X: np.ndarray, y: np.ndarray, X_new: np.ndarray, y_new: np.ndarray
@@ -280,66 +333,118 @@ def _empty(dim: int) -> Oversampled:
                        np.zeros((0, dim), np.float32))
 
 
-def oversample_table(frame: pd.DataFrame, strata: Sequence[Any], *,
-                     categorical: Sequence[str] | None = None,
-                     ids: Sequence[str] | None = None, k_neighbors: int = 5,
-                     sampling_strategy: str | float | Mapping[Any, int] = "auto",
-                     random_state: int = 0) -> pd.DataFrame:
+class SMOTENCOversampler(BaseEstimator):
     """SMOTE-NC on an attribute table with numeric and categorical columns, with provenance
     (plain SMOTE when every column is numeric).
 
     Numeric columns are z-scored first (so yaw in degrees and temperature in kelvin weigh
     alike in the neighbour search), interpolated as ``a + weight (b - a)`` and scaled back;
     a categorical column takes the most frequent value among the base row's neighbours
-    (imbalanced-learn's SMOTE-NC). ``categorical`` defaults to the non-numeric columns.
+    (imbalanced-learn's SMOTE-NC). :meth:`fit` records the new rows in ``oversampled_`` (a
+    DataFrame: ``stratum``, ``parent_a``, ``parent_b``, ``weight`` and the attribute
+    columns), their parents' positions in ``parents_`` and weights in ``weights_``.
+
+    Parameters
+    ----------
+    categorical
+        Categorical columns (default: the non-numeric and boolean ones).
+    sampling_strategy, k_neighbors, random_state
+        As :class:`SMOTEOversampler`'s.
+    """
+
+    def __init__(self, categorical: Sequence[str] | None = None, *,
+                 sampling_strategy: str | float | Mapping[Any, int] = "auto",
+                 k_neighbors: int = 5, random_state: int = 0) -> None:
+        self.categorical = categorical
+        self.sampling_strategy = sampling_strategy
+        self.k_neighbors = k_neighbors
+        self.random_state = random_state
+
+    def fit(self, X: pd.DataFrame, y: Sequence[Any], *, ids: Sequence[str] | None = None
+            ) -> SMOTENCOversampler:
+        """Make the new rows for attribute table ``X`` with stratum keys ``y``."""
+        frame, categorical = X, self.categorical
+        k_neighbors = check_scalar(self.k_neighbors, "k_neighbors", min_val=1,
+                                   error=AnalysisError)
+        random_state = self.random_state
+        if not isinstance(frame, pd.DataFrame) or frame.empty:
+            raise AnalysisError("oversample_table needs a non-empty DataFrame of attributes")
+        cats = list(categorical) if categorical is not None else [
+            c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])
+            or pd.api.types.is_bool_dtype(frame[c])]
+        unknown = [c for c in cats if c not in frame.columns]
+        if unknown:
+            raise AnalysisError(f"unknown categorical column(s) {unknown}; columns: "
+                                f"{list(frame.columns)}")
+        nums = [c for c in frame.columns if c not in cats]
+        if not nums:
+            raise AnalysisError(f"no numeric column among {list(frame.columns)}: with "
+                                "categories only there is nothing to interpolate")
+        if frame[nums].isna().any().any() or frame[cats].isna().any().any():
+            raise AnalysisError("attribute table has missing values; fill or drop those rows")
+        mean, std = frame[nums].mean(), frame[nums].std(ddof=0).replace(0, 1)
+        table = pd.concat([(frame[nums] - mean) / std, frame[cats].astype(str)], axis=1)
+        codes, names, strategy = _coded_strategy(_keys(y), self.sampling_strategy, k_neighbors)
+        self.n_features_in_, self.sampling_strategy_ = frame.shape[1], {}
+        self.parents_, self.weights_ = np.zeros((0, 2), np.int64), np.zeros(0)
+        if strategy is None:
+            self.oversampled_ = pd.DataFrame(columns=["stratum", "parent_a", "parent_b",
+                                                      "weight", *nums, *cats])
+            return self
+        common = {"k_neighbors": NeighborIndex(k_neighbors + 1, random_state=random_state),
+                  "sampling_strategy": strategy, "random_state": random_state}
+        if cats:
+            model = RecordingSMOTENC(
+                categorical_features=list(range(len(nums), len(nums) + len(cats))), **common)
+        else:  # numbers only: plain SMOTE (its fit_resample returns the new rows only)
+            model = RecordingSMOTE(**common)
+        model.generated_ = []
+        X_res, _ = model.fit_resample(table, codes)
+        self.sampling_strategy_ = {names[c]: int(v) for c, v in model.sampling_strategy_.items()}
+        new = X_res.iloc[len(frame) if cats else 0:].reset_index(drop=True)
+        new[nums] = new[nums].astype(np.float64) * std + mean
+        for c in cats:  # the categories' own values back (SMOTE-NC compared them as text)
+            new[c] = new[c].map(dict(zip(frame[c].astype(str), frame[c], strict=True)))
+        sid = np.asarray(ids, dtype=object) if ids is not None else \
+            np.arange(len(frame)).astype(str).astype(object)
+        parents, positions = [], []
+        for code, rows, partners, steps in model.generated_:
+            members = np.flatnonzero(codes == code)
+            positions.append(np.column_stack([members[rows], members[partners]]))
+            parents.append(pd.DataFrame({"stratum": names[code],
+                                         "parent_a": sid[members[rows]],
+                                         "parent_b": sid[members[partners]], "weight": steps}))
+        lineage = pd.concat(parents, ignore_index=True) if parents else pd.DataFrame(
+            columns=["stratum", "parent_a", "parent_b", "weight"])
+        self.oversampled_ = pd.concat([lineage, new[nums + cats]], axis=1)
+        if positions:
+            self.parents_ = np.concatenate(positions)
+            self.weights_ = lineage["weight"].to_numpy(np.float64)
+        return self
+
+    def fit_resample(self, X: pd.DataFrame, y: Sequence[Any], *,
+                     ids: Sequence[str] | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+        """``(X_resampled, y_resampled)``: the input rows, then the new ones (:meth:`fit`)."""
+        keys = _keys(y)
+        new = self.fit(X, keys, ids=ids).oversampled_
+        return (pd.concat([X, new[list(X.columns)]], ignore_index=True),
+                np.concatenate([keys, new["stratum"].to_numpy().astype(keys.dtype,
+                                                                          copy=False)]))
+
+
+def oversample_table(frame: pd.DataFrame, strata: Sequence[Any], *,
+                     categorical: Sequence[str] | None = None,
+                     ids: Sequence[str] | None = None, k_neighbors: int = 5,
+                     sampling_strategy: str | float | Mapping[Any, int] = "auto",
+                     random_state: int = 0) -> pd.DataFrame:
+    """SMOTE-NC on an attribute table, with provenance: :class:`SMOTENCOversampler`'s rows.
 
     Returns one row per new sample: ``stratum``, ``parent_a``, ``parent_b``, ``weight`` and
     the attribute columns.
     """
-    if not isinstance(frame, pd.DataFrame) or frame.empty:
-        raise AnalysisError("oversample_table needs a non-empty DataFrame of attributes")
-    cats = list(categorical) if categorical is not None else [
-        c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])
-        or pd.api.types.is_bool_dtype(frame[c])]
-    unknown = [c for c in cats if c not in frame.columns]
-    if unknown:
-        raise AnalysisError(f"unknown categorical column(s) {unknown}; columns: "
-                            f"{list(frame.columns)}")
-    nums = [c for c in frame.columns if c not in cats]
-    if not nums:
-        raise AnalysisError(f"no numeric column among {list(frame.columns)}: with categories "
-                            "only there is nothing to interpolate")
-    if frame[nums].isna().any().any() or frame[cats].isna().any().any():
-        raise AnalysisError("attribute table has missing values; fill or drop those rows")
-    mean, std = frame[nums].mean(), frame[nums].std(ddof=0).replace(0, 1)
-    table = pd.concat([(frame[nums] - mean) / std, frame[cats].astype(str)], axis=1)
-    codes, names, strategy = _coded_strategy(_keys(strata), sampling_strategy, k_neighbors)
-    if strategy is None:
-        return pd.DataFrame(columns=["stratum", "parent_a", "parent_b", "weight", *nums,
-                                     *cats])
-    common = {"k_neighbors": NeighborIndex(k_neighbors + 1, random_state=random_state),
-              "sampling_strategy": strategy, "random_state": random_state}
-    if cats:
-        model = _SMOTENC(categorical_features=list(range(len(nums), len(nums) + len(cats))),
-                         **common)
-    else:  # numbers only: plain SMOTE (its fit_resample returns the new rows only)
-        model = _SMOTE(**common)
-    model.generated_ = []
-    X_res, _ = model.fit_resample(table, codes)
-    new = X_res.iloc[len(frame) if cats else 0:].reset_index(drop=True)
-    new[nums] = new[nums].astype(np.float64) * std + mean
-    for c in cats:  # the categories' own values back (SMOTE-NC compared them as text)
-        new[c] = new[c].map(dict(zip(frame[c].astype(str), frame[c], strict=True)))
-    sid = np.asarray(ids, dtype=object) if ids is not None else \
-        np.arange(len(frame)).astype(str).astype(object)
-    parents = []
-    for code, rows, partners, steps in model.generated_:
-        members = np.flatnonzero(codes == code)
-        parents.append(pd.DataFrame({"stratum": names[code], "parent_a": sid[members[rows]],
-                                     "parent_b": sid[members[partners]], "weight": steps}))
-    lineage = pd.concat(parents, ignore_index=True) if parents else pd.DataFrame(
-        columns=["stratum", "parent_a", "parent_b", "weight"])
-    return pd.concat([lineage, new[nums + cats]], axis=1)
+    model = SMOTENCOversampler(categorical, sampling_strategy=sampling_strategy,
+                               k_neighbors=k_neighbors, random_state=random_state)
+    return model.fit(frame, strata, ids=ids).oversampled_
 
 
 class AtLeast(int):
@@ -387,186 +492,3 @@ def _targets(counts: pd.Series, strategy: Any) -> list[Any]:
     if isinstance(strategy, float):
         return list(counts.index[counts < strategy * counts.max()])
     return list(counts.index[counts < counts.max()])
-
-
-def _danger_rows(model: Any, X: np.ndarray, codes: np.ndarray, code: int) -> np.ndarray:
-    """Rows of class ``code`` that Borderline-SMOTE calls "in danger" (its own rule)."""
-    members = np.flatnonzero(codes == code)
-    return np.asarray(model._in_danger_noise(model.nn_m_, X[members], code, codes,
-                                             kind="danger"))
-
-
-# -- into the workspace ---------------------------------------------------------------------
-@dataclass
-class OversampleSummary(ResultMixin):
-    """What :func:`oversample_workspace` added (``written`` is 0 when re-run)."""
-
-    embedding: str
-    by: str
-    sampler: str
-    config_hash: str
-    created: int
-    written: int
-    per_stratum: dict[str, int] = field(default_factory=dict)
-    skipped: list[str] = field(default_factory=list)  # strata too small to draw from
-    cleaned: list[str] = field(default_factory=list)  # ids a Tomek/ENN cleaner would drop
-
-    def result_title(self) -> str:
-        return f"oversample {self.sampler} on {self.embedding}"
-
-    def __str__(self) -> str:
-        top = ", ".join(f"{k}: +{v}" for k, v in list(self.per_stratum.items())[:6])
-        more = f" (+{len(self.per_stratum) - 6} more strata)" if len(self.per_stratum) > 6 \
-            else ""
-        skipped = f"; skipped (too few samples): {', '.join(self.skipped[:5])}" \
-            if self.skipped else ""
-        cleaned = (f"; the cleaner would drop {len(self.cleaned)} existing sample(s) "
-                   f"(not deleted), e.g. {', '.join(self.cleaned[:3])}") if self.cleaned else ""
-        return (f"oversample {self.sampler} on {self.embedding} by {self.by} (config "
-                f"{self.config_hash}): {self.created} row(s) made, {self.written} new in the "
-                f"workspace; {top}{more}{skipped}{cleaned}")
-
-
-def _interpolated(frame: pd.DataFrame, a: np.ndarray, b: np.ndarray, w: np.ndarray,
-                  columns: list[str]) -> dict[str, np.ndarray]:
-    """Numeric attributes of the new rows: the parents' values, interpolated like the vector
-    (NaN where a parent lacks the attribute)."""
-    out = {}
-    for col in columns:
-        v = pd.to_numeric(frame[col], errors="coerce").to_numpy(np.float64)
-        out[col] = v[a] + w * (v[b] - v[a])
-    return out
-
-
-def _oversampled_rows(labels: np.ndarray, out: pd.DataFrame, sampler: str, chash: str,
-                      random_state: int, attributes: Mapping[str, Any]) -> pa.Table:
-    """Workspace rows for new samples ``out`` (``stratum``, ``parent_a``, ``parent_b``,
-    ``weight``): ``source=oversampled``, ``split=train``, lineage, and ``attributes``. Ids
-    are content-addressed by the configuration ``chash`` and the row's position."""
-    n = len(out)
-    return pa.table({
-        "sample_id": [text_id("oversample", chash, str(i)) for i in range(n)],
-        "source": ["oversampled"] * n,
-        "label": np.asarray(labels).astype(str).tolist(), "split": ["train"] * n,
-        "generator": [f"curator.oversample.{sampler}"] * n,
-        "generator_version": [OVERSAMPLE_VERSION] * n, "config_hash": [chash] * n,
-        "seed": pa.array([random_state] * n, pa.int64()),
-        "parent_ids": [[a, b] for a, b in zip(out["parent_a"], out["parent_b"], strict=True)],
-        "os_weight": out["weight"].to_numpy(np.float64),
-        "os_stratum": out["stratum"].astype(str).tolist(),
-        **attributes,
-    })
-
-
-def oversample_workspace(ws: Workspace, embedding: str, *, by: str = "label",
-                         filters: Any = None, sampler: str = "smote", k_neighbors: int = 5,
-                         sampling_strategy: str | float | Mapping[Any, int] = "auto",
-                         random_state: int = 0) -> OversampleSummary:
-    """Oversample the rows of ``embedding`` per stratum and append the new rows.
-
-    New rows are ``source=oversampled``, ``split=train``, with no image; their vector goes
-    into ``embedding`` itself, their ``parent_ids`` are the two parents, ``os_weight`` the
-    interpolation weight and ``os_stratum`` the stratum, and numeric attributes are the
-    parents' interpolated alike. The label is always part of the stratum, so a new row never
-    mixes two labels. Ids are content-addressed by the configuration, so a re-run adds
-    nothing. Rows already ``oversampled`` are never parents.
-    """
-    from curator.embed.store import EmbeddingStore, load_embedding, vectors_table
-    from curator.strata import stratum_keys
-
-    by = with_label(by)
-    emb = load_embedding(ws, embedding)
-    columns = ws.scalar_columns()
-    frame = ws.to_pandas(columns, filters)
-    frame = frame[(frame["source"] != "oversampled") & frame["label"].notna()]
-    frame = frame[frame["sample_id"].isin(set(emb.ids.tolist()))].reset_index(drop=True)
-    if frame.empty:
-        raise AnalysisError(f"no labelled samples of embedding {embedding!r} to oversample"
-                            + (f" matching {filters}" if filters else ""))
-    vectors = emb.vectors[emb.positions(frame["sample_id"].tolist())]
-    strata = stratum_keys(frame, by)
-    # Keyed by the parents (not the embedding's fingerprint, which the new rows change), so
-    # a re-run over the same rows makes the same ids and adds nothing.
-    parents = hashlib.sha256("\n".join(frame["sample_id"]).encode()).hexdigest()
-    chash = config_hash({"embedding": embedding, "embedding_config": emb.info.config_hash,
-                         "parents": parents, "by": by,
-                         "filters": jsonable(filters), "sampler": sampler,
-                         "k_neighbors": k_neighbors,
-                         "sampling_strategy": jsonable(sampling_strategy),
-                         "random_state": random_state, "version": OVERSAMPLE_VERSION})
-    made = oversample(vectors, strata.to_numpy(), ids=frame["sample_id"].to_numpy(),
-                      sampler=sampler, k_neighbors=k_neighbors,
-                      sampling_strategy=sampling_strategy, random_state=random_state)
-    out = made.frame
-    position = pd.Series(np.arange(len(frame)), index=frame["sample_id"].to_numpy())
-    a = position[out["parent_a"]].to_numpy()
-    b = position[out["parent_b"]].to_numpy()
-    w = out["weight"].to_numpy(np.float64)
-    # Float attributes only (seeds, indices and counts are not interpolated).
-    types = ws.attribute_types()
-    numeric = [c for c in attribute_columns(frame)[0]
-               if c in types and pa.types.is_floating(types[c])]
-    n = len(out)
-    table = _oversampled_rows(frame["label"].to_numpy()[a], out, sampler, chash,
-                              random_state, _interpolated(frame, a, b, w, numeric))
-    ids = table["sample_id"].to_pylist()
-    written = ws.append_samples(table) if n else 0
-    store = EmbeddingStore(ws, embedding)
-    done = store.done_ids() if n else set()
-    missing = [i for i, sid in enumerate(ids) if sid not in done]
-    if missing:  # the vectors travel with the rows (they have no image to embed)
-        store.vectors.write_shard(vectors_table([ids[i] for i in missing],
-                                                made.vectors[missing]))
-    counts = out["stratum"].astype(str).value_counts()
-    return OversampleSummary(embedding, by, sampler, chash, n, written,
-                             {str(k): int(v) for k, v in counts.items()},
-                             cleaned=[str(i) for i in made.removed])
-
-
-def oversample_table_workspace(ws: Workspace, columns: Sequence[str], *, by: str = "label",
-                               filters: Any = None, k_neighbors: int = 5,
-                               sampling_strategy: str | float | Mapping[Any, int] = "auto",
-                               random_state: int = 0) -> OversampleSummary:
-    """SMOTE-NC over attribute ``columns`` of the workspace; append the new rows.
-
-    Float columns are interpolated between the two parents; text, boolean and integer
-    columns (kinds, flags, counts) take the value most common among the base row's
-    neighbours. The new rows are ``source=oversampled`` with the chosen attributes, parents,
-    weight and stratum, and neither image nor vector. Only rows with every column set take
-    part; re-running adds nothing.
-    """
-    from curator.strata import stratum_keys
-
-    columns = list(dict.fromkeys(columns))
-    types = ws.attribute_types()
-    unknown = [c for c in columns if c not in types]
-    if unknown:
-        raise AnalysisError(f"unknown attribute column(s) {unknown}; attributes: "
-                            f"{', '.join(types)}")
-    cats = [c for c in columns if not pa.types.is_floating(types[c])]
-    by = with_label(by)
-    frame = ws.to_pandas(ws.scalar_columns(), filters)
-    frame = frame[(frame["source"] != "oversampled") & frame["label"].notna()
-                  & frame[columns].notna().all(axis=1)].reset_index(drop=True)
-    if frame.empty:
-        raise AnalysisError(f"no labelled samples with all of {columns} set"
-                            + (f" matching {filters}" if filters else ""))
-    parents = hashlib.sha256("\n".join(frame["sample_id"]).encode()).hexdigest()
-    chash = config_hash({"columns": columns, "parents": parents, "by": by,
-                         "filters": jsonable(filters), "sampler": "smote-nc",
-                         "k_neighbors": k_neighbors,
-                         "sampling_strategy": jsonable(sampling_strategy),
-                         "random_state": random_state, "version": OVERSAMPLE_VERSION})
-    out = oversample_table(frame[columns], stratum_keys(frame, by).to_numpy(),
-                           categorical=cats, ids=frame["sample_id"].to_numpy(),
-                           k_neighbors=k_neighbors, sampling_strategy=sampling_strategy,
-                           random_state=random_state)
-    n = len(out)
-    label = frame.set_index("sample_id")["label"]
-    table = _oversampled_rows(label[out["parent_a"]].to_numpy(), out, "smote-nc", chash,
-                              random_state,
-                              {c: pa.array(out[c].tolist(), types[c]) for c in columns})
-    written = ws.append_samples(table) if n else 0
-    counts = out["stratum"].astype(str).value_counts()
-    return OversampleSummary("attributes " + ",".join(columns), by, "smote-nc", chash, n,
-                             written, {str(k): int(v) for k, v in counts.items()})

@@ -179,3 +179,40 @@ def test_append_to_a_real_workspace_is_idempotent(ws, look):
     rerun = oversampled_rows(images, "3", parents, PcaGmmImageModel(), n=25, random_state=1)
     assert ws.append_samples(rerun) == 0
     assert ws.samples.count(pc.field("source") == "oversampled") == 25
+
+
+def test_model_is_a_scikit_learn_estimator_with_its_config_unchanged(fitted, threes):
+    import json
+
+    from sklearn.base import BaseEstimator, clone
+
+    assert isinstance(fitted, BaseEstimator)
+    assert fitted.get_params() == {"n_components": 0.95, "n_mixture": 4,
+                                   "covariance_type": "full", "random_state": 0}
+    other = clone(fitted).set_params(n_mixture=2, random_state=3)
+    assert other.get_params()["n_mixture"] == 2 and not hasattr(other, "gmm_")
+    # Configs, hashes and reprs are written exactly as before scikit-learn's get_params
+    # (which sorts the names): the constructor's order, the same ids for the same images.
+    config = fitted.get_config()
+    assert list(config["params"]) == ["n_components", "n_mixture", "covariance_type",
+                                      "random_state"]
+    assert json.dumps(config).startswith(
+        '{"class": "PcaGmmImageModel", "version": "1", "params": {"n_components": 0.95, '
+        '"n_mixture": 4, "covariance_type": "full", "random_state": 0}, "image_shape": [8, 8]')
+    assert fitted.config_hash == "452e81a41900c57a"
+    assert repr(fitted) == ("PcaGmmImageModel(n_components=0.95, n_mixture=4, "
+                            "covariance_type='full', random_state=0)")
+    tuned = PcaGmmImageModel(n_components=10, n_mixture=2, covariance_type="diag",
+                             random_state=4).fit(threes)
+    assert tuned.config_hash == "1b60b2db28c5bcfc"
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"n_components": True}, "n_components must be a whole number >= 1 or a variance fraction"),
+    ({"n_components": "all"}, "n_components must be"),
+    ({"n_mixture": 2.0}, "n_mixture must be a positive integer, got 2.0"),
+    ({"random_state": None}, "random_state must be a non-negative integer, got None"),
+])
+def test_params_are_checked_by_the_shared_validation_helper(threes, params, message):
+    with pytest.raises(AnalysisError, match=message):
+        PcaGmmImageModel(**params).fit(threes)

@@ -96,7 +96,8 @@ def digits_ws(tmp_path):
 
 def test_rows_land_in_the_workspace_with_parents_weight_and_vector(digits_ws):
     from curator.embed import PixelEmbedder, embed_workspace, load_embedding
-    from curator.oversample import oversample_workspace, strategy_for
+    from curator.oversample import strategy_for
+    from curator.workflows.oversample import oversample_workspace
 
     ws = digits_ws
     before = ws.to_pandas(["label"]).label.value_counts()
@@ -264,3 +265,195 @@ def test_smote_nc_on_a_mixed_attribute_table():
                                + table[nums].mean().to_numpy(), only[nums], rtol=1e-6)
     with pytest.raises(AnalysisError, match="nothing to interpolate"):
         oversample_table(table[["bg_kind"]], strata)
+
+
+# -- the imbalanced-learn overrides, held to imbalanced-learn's public samplers ---------------
+def _drawn_rows(model, X, y):
+    """New rows rebuilt from what a recording sampler says it drew (class, base, partner, w)."""
+    rows = []
+    for code, base, partner, steps in model.generated_:
+        members = X[y == code]
+        if isinstance(model, BorderlineSMOTE):
+            from curator.oversample_imblearn import danger_rows
+
+            codes = y
+            danger = members[danger_rows(model, X, codes, code)]
+            rows.append(danger[base] + steps[:, None] * (members[partner] - danger[base]))
+        else:
+            rows.append(members[base] + steps[:, None] * (members[partner] - members[base]))
+    return np.concatenate(rows)
+
+
+@pytest.mark.parametrize("name, kwargs", [
+    ("SMOTE", {}), ("ADASYN", {}), ("BorderlineSMOTE", {"kind": "borderline-1"}),
+    ("BorderlineSMOTE", {"kind": "borderline-2"})])
+def test_every_override_makes_imblearns_own_rows_for_the_same_seed(name, kwargs):
+    import imblearn.over_sampling
+
+    from curator import oversample_imblearn
+
+    X, labels = blobs(shift=1.0)
+    y = np.where(labels == "a", 0, 1)
+    public = getattr(imblearn.over_sampling, name)(random_state=5, **kwargs)
+    expected, expected_y = public.fit_resample(X, y)
+    ours = getattr(oversample_imblearn, f"Recording{name}")(random_state=5, **kwargs)
+    ours.generated_, ours.names_ = [], np.array(["a", "b"], dtype=object)
+    got, got_y = ours.fit_resample(X, y)
+    if name == "BorderlineSMOTE":  # imblearn's own _fit_resample: the input comes first
+        got, got_y = got[len(X):], got_y[len(X):]
+    # Same draws in the same order: the very same bytes, not merely close.
+    assert np.array_equal(got, expected[len(X):]) and np.array_equal(got_y, expected_y[len(X):])
+    if kwargs.get("kind") != "borderline-2":  # kind 2 also steps towards other classes
+        np.testing.assert_allclose(_drawn_rows(ours, X, y), got, rtol=1e-5, atol=1e-5)
+
+
+def test_smote_nc_override_makes_imblearns_own_rows_and_records_its_draws():
+    from imblearn.over_sampling import SMOTENC
+
+    from curator.oversample_imblearn import RecordingSMOTENC
+
+    rng = np.random.default_rng(2)
+    table = pd.DataFrame({"x": rng.normal(size=200), "y": rng.normal(size=200),
+                          "kind": rng.choice(["p", "q", "r"], 200)})
+    strata = np.array([0] * 160 + [1] * 40)
+    expected, _ = SMOTENC(categorical_features=[2], random_state=4).fit_resample(table, strata)
+    ours = RecordingSMOTENC(categorical_features=[2], random_state=4)
+    ours.generated_ = []
+    got, _ = ours.fit_resample(table, strata)
+    pd.testing.assert_frame_equal(got, expected)
+    (code, base, partner, steps), = ours.generated_
+    members = table[strata == code][["x", "y"]].to_numpy()
+    np.testing.assert_allclose(members[base] + steps[:, None] * (members[partner] - members[base]),
+                               got.iloc[len(table):][["x", "y"]].to_numpy(float), rtol=1e-9)
+
+
+def test_danger_rows_are_borderline_smotes_own_rule_recomputed_by_brute_force():
+    from curator.oversample_imblearn import RecordingBorderlineSMOTE, danger_rows
+
+    X, labels = blobs(shift=1.0)
+    y = np.where(labels == "a", 0, 1)
+    model = RecordingBorderlineSMOTE(random_state=0)
+    model.generated_ = []
+    model.fit_resample(X, y)
+    minority = np.flatnonzero(y == 1)
+    d = ((X[minority, None, :] - X[None, :, :]) ** 2).sum(-1)
+    nearest = np.argsort(d, axis=1, kind="stable")[:, 1:11]  # m = 10, self excluded
+    n_other = (y[nearest] != 1).sum(axis=1)
+    expected = np.flatnonzero((n_other >= 5) & (n_other < 10))
+    assert np.array_equal(np.flatnonzero(danger_rows(model, X, y, 1)), expected)
+    assert len(expected) > 0
+
+
+def test_pyproject_pins_imblearn_to_the_releases_the_overrides_mirror():
+    from pathlib import Path
+
+    import imblearn
+    from packaging.specifiers import SpecifierSet
+
+    from curator.oversample_imblearn import IMBLEARN_MIRRORED
+
+    pyproject = (Path(__file__).parents[1] / "pyproject.toml").read_text()
+    assert f'"imbalanced-learn{IMBLEARN_MIRRORED}",' in pyproject  # tomllib: Python 3.11+
+    assert imblearn.__version__ in SpecifierSet(IMBLEARN_MIRRORED)
+
+
+# -- the estimators ----------------------------------------------------------------------------
+def test_samplers_are_estimators_with_params_clone_and_provenance():
+    from sklearn.base import clone
+
+    from curator.oversample import OVERSAMPLERS, SAMPLERS, SMOTENCOversampler
+
+    assert tuple(OVERSAMPLERS) == SAMPLERS
+    for name, cls in OVERSAMPLERS.items():
+        model = cls(k_neighbors=3, random_state=2)
+        assert model.get_params() == {"k_neighbors": 3, "random_state": 2,
+                                      "sampling_strategy": "auto"}
+        assert clone(model.set_params(sampling_strategy=0.5)).get_params()[
+            "sampling_strategy"] == 0.5 and model.sampler == name
+    table = SMOTENCOversampler(["bg"], k_neighbors=2)
+    assert table.get_params()["categorical"] == ["bg"] and clone(table).k_neighbors == 2
+
+
+@pytest.mark.parametrize("sampler", ["smote", "borderline", "adasyn", "smote-tomek",
+                                     "smote-enn"])
+def test_fit_resample_is_the_input_then_oversamples_rows_and_fit_records_them(sampler):
+    from curator.oversample import OVERSAMPLERS
+
+    X, y = blobs(shift=1.0)
+    ids = [f"s{i}" for i in range(len(X))]
+    made = oversample(X, y, ids=ids, sampler=sampler, random_state=1)
+    model = OVERSAMPLERS[sampler](random_state=1)
+    X_res, y_res = model.fit_resample(X, y, ids=ids)
+    assert model.oversampled_.to_dict() == made.to_dict()  # the very same code and draws
+    assert np.array_equal(X_res, np.vstack([X, made.vectors]))
+    assert list(y_res) == list(y) + list(made.frame.stratum)
+    a, b = model.parents_.T
+    assert list(np.asarray(ids)[a]) == list(made.frame.parent_a)
+    assert list(np.asarray(ids)[b]) == list(made.frame.parent_b)
+    np.testing.assert_allclose(X[a] + model.weights_[:, None] * (X[b] - X[a]), made.vectors,
+                               atol=1e-5)
+    assert list(np.asarray(ids)[model.removed_]) == list(made.removed)
+    assert set(model.sampling_strategy_) == {"b"}
+    if sampler == "smote":  # imblearn's whole output, input rows included
+        expected, expected_y = SMOTE(random_state=1).fit_resample(X, y)
+        np.testing.assert_allclose(X_res, expected, rtol=1e-6)
+        assert list(y_res) == list(expected_y)
+
+
+def test_a_bad_k_neighbors_is_refused_by_name():
+    from curator.oversample import SMOTEOversampler
+
+    X, y = blobs()
+    with pytest.raises(AnalysisError, match="k_neighbors must be a positive integer, got 0"):
+        SMOTEOversampler(k_neighbors=0).fit(X, y)
+    with pytest.raises(AnalysisError, match="k_neighbors must be"):
+        oversample(X, y, k_neighbors=2.5)
+
+
+def test_smote_nc_estimator_matches_oversample_table_and_resamples_the_table():
+    from curator.oversample import SMOTENCOversampler, oversample_table
+
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"yaw": rng.uniform(-60, 60, 120), "kind": rng.choice(["p", "q"], 120)})
+    strata = np.array(["a"] * 90 + ["b"] * 30, dtype=object)
+    out = oversample_table(table, strata, random_state=2)
+    model = SMOTENCOversampler(random_state=2)
+    X_res, y_res = model.fit_resample(table, strata)
+    pd.testing.assert_frame_equal(model.oversampled_, out)
+    pd.testing.assert_frame_equal(X_res.iloc[len(table):].reset_index(drop=True),
+                                  out[["yaw", "kind"]])
+    assert list(y_res) == list(strata) + ["b"] * 60
+    a, b = model.parents_.T
+    np.testing.assert_allclose(table.yaw.to_numpy()[a] + model.weights_ * (
+        table.yaw.to_numpy()[b] - table.yaw.to_numpy()[a]), out.yaw, rtol=1e-9)
+    assert list(out.parent_a) == [str(i) for i in a]
+
+
+# -- results that reload -----------------------------------------------------------------------
+def test_oversampled_round_trips_and_shows_itself(tmp_path):
+    from curator.oversample import Oversampled
+
+    X, y = blobs(shift=1.0)
+    made = oversample(X, y, sampler="smote-tomek", random_state=0)
+    again = Oversampled.from_dict(made.to_dict())
+    assert again.to_dict() == made.to_dict() and again.vectors.dtype == np.float32
+    assert np.array_equal(again.vectors, made.vectors)
+    assert Oversampled.load(made.save(tmp_path / "made.json")).to_dict() == made.to_dict()
+    assert list(made.to_frame().columns) == ["stratum", "parent_a", "parent_b", "weight"]
+    shown = made._repr_html_()
+    assert f"oversampled: {len(made)} new row(s)" in shown and "first 20" in shown
+    assert shown.count("<td>b</td>") == 20 and "would drop" in shown
+    empty = oversample(X, y, sampling_strategy=AtLeast(10))
+    assert Oversampled.from_dict(empty.to_dict()).to_dict() == empty.to_dict()
+
+
+def test_oversample_summary_round_trips_and_shows_itself(tmp_path):
+    from curator.workflows.oversample import OversampleSummary
+
+    summary = OversampleSummary("pixels", "label", "smote", "abc", 5, 3, {"label=1": 5},
+                                ["label=2 (1)"], ["s1"])
+    again = OversampleSummary.from_dict(summary.to_dict())
+    assert again == summary and str(again) == str(summary)
+    assert OversampleSummary.load(summary.save(tmp_path / "summary.json")) == summary
+    assert summary.to_frame().loc["written", "value"] == 3
+    assert "oversample smote on pixels" in summary._repr_html_()

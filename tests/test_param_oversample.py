@@ -9,14 +9,14 @@ import pytest
 
 from curator import init_workspace, open_workspace
 from curator.stats import AnalysisError
-from generators.errors import RecipeError
-from generators.param_oversample import (
+from curator.workflows.param_oversample import (
     PARAM_COLUMNS,
     interpolate_parameters,
     perturb_parameters,
     pin_overrides,
     render_parameter_rows,
 )
+from generators.errors import RecipeError
 from generators.recipe import RANDOMIZERS, load_recipe
 from generators.requests import COLUMN_PARAMS
 from generators.run import generate
@@ -240,7 +240,36 @@ def test_generate_many_counts_each_run_its_own_rows_and_refuses_clashing_extras(
     for own in ("gen_seed", "gen_index", "visibility", "pose_yaw_deg"):
         with pytest.raises(RecipeError, match="records them itself"):
             generate(ws, recipe, 1, seed=8, extra_columns={own: 1})
-    from generators.param_oversample import variations_workspace
+    from curator.workflows.param_oversample import variations_workspace
 
     with pytest.raises(AnalysisError, match="at least one exemplar"):
         variations_workspace(ws, [], 3)
+
+
+def test_counts_and_scales_are_checked_by_name(minority):
+    _, frame = minority
+    with pytest.raises(AnalysisError, match=r"scales\['pose_yaw_deg'\] must be a standard "
+                                            r"deviation >= 0, got -1.0"):
+        perturb_parameters(frame, 1, columns=["pose_yaw_deg"], scales={"pose_yaw_deg": -1.0})
+    with pytest.raises(AnalysisError, match="n_per_sample must be a non-negative integer"):
+        perturb_parameters(frame, 1.5)
+    with pytest.raises(AnalysisError, match="k_neighbors must be a positive integer, got 0"):
+        interpolate_parameters(frame, 2, k_neighbors=0)
+    rows = perturb_parameters(frame, np.int64(2), columns=["pose_yaw_deg"],
+                              scales={"pose_yaw_deg": np.float32(0.0)})
+    assert len(rows) == 2 * len(frame) and (rows.pose_yaw_deg.to_numpy()
+                                            == np.repeat(frame.pose_yaw_deg, 2)).all()
+
+
+def test_generators_import_no_analysis_module_and_no_workflow():
+    import ast
+    from pathlib import Path
+
+    banned = ("curator.oversample", "curator.neighbors", "curator.stats", "curator.strata",
+              "curator.generative", "curator.workflows")
+    for path in (Path(__file__).parents[1] / "generators").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert not node.module.startswith(banned), f"{path.name} imports {node.module}"
+            elif isinstance(node, ast.Import):
+                assert not any(a.name.startswith(banned) for a in node.names), path.name

@@ -1,6 +1,9 @@
 """Parameter-space oversampling: SMOTE between the generator parameters of minority samples,
 and perturbations around an exemplar, rendered as new samples with exact labels and parents.
 
+A workflow above the core and the generator stage: it reads a workspace, calls the
+neighbour engine and the renderer (:func:`generators.run.generate_many`), and writes rows.
+
 The pure functions (:func:`interpolate_parameters`, :func:`perturb_parameters`) turn recorded
 sample parameters into new parameter rows; :func:`render_parameter_rows` pins each row's
 values as one-point recipe ranges and renders it, recording ``parent_ids`` and the weight.
@@ -11,6 +14,7 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Mapping, Sequence
+from numbers import Real
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +24,12 @@ import pyarrow.compute as pc
 
 from curator.hashing import config_hash
 from curator.neighbors import NeighborIndex
+from curator.oversample import stratum_deficits, with_label
 from curator.stats import AnalysisError
+from curator.store import Workspace
+from curator.strata import stratum_keys
+from curator.validation import check_scalar
+from curator.workflows.oversample import OversampleSummary
 from generators.errors import RecipeError
 from generators.recipe import RANDOMIZERS, Param, load_recipe, merge_overrides
 from generators.requests import COLUMN_PARAMS
@@ -127,12 +136,6 @@ def _check_frame(frame: Any, columns: Sequence[str] | None) -> tuple[str, Any, l
     return str(recipes[0]), label, _check_columns(frame, columns)
 
 
-def _check_count(value: Any, name: str, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise AnalysisError(f"{name} must be a whole number >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def _finish(values: np.ndarray, columns: list[str], *, clip: bool) -> np.ndarray:
     """Wrap full-circle angles, optionally clip to hard bounds, round whole-number params."""
     out = values.copy()
@@ -182,8 +185,8 @@ def interpolate_parameters(frame: pd.DataFrame, n: int, *, columns: Sequence[str
         interpolated columns, one row per new sample.
     """
     recipe, label, cols = _check_frame(frame, columns)
-    n = _check_count(n, "n")
-    k = _check_count(k_neighbors, "k_neighbors", 1)
+    n = check_scalar(n, "n", min_val=0, error=AnalysisError)
+    k = check_scalar(k_neighbors, "k_neighbors", min_val=1, error=AnalysisError)
     if len(frame) < k + 1:
         raise AnalysisError(f"the stratum has {len(frame)} samples; interpolation needs at "
                             f"least k_neighbors + 1 = {k + 1}: lower k_neighbors or widen the "
@@ -218,14 +221,14 @@ def perturb_parameters(frame: pd.DataFrame, n_per_sample: int, *,
     exemplar and ``weight`` is NaN. Columns as :func:`interpolate_parameters`.
     """
     recipe, label, cols = _check_frame(frame, columns)
-    m = _check_count(n_per_sample, "n_per_sample")
+    m = check_scalar(n_per_sample, "n_per_sample", min_val=0, error=AnalysisError)
     scales = dict(scales or {})
     for c, s in scales.items():
         if c not in cols:
             raise RecipeError(f"scales names {c!r}, which is not among the columns perturbed "
                               f"({', '.join(cols)})")
-        if isinstance(s, bool) or not isinstance(s, (int, float)) or not s >= 0:
-            raise AnalysisError(f"scales[{c!r}] must be a standard deviation >= 0, got {s!r}")
+        check_scalar(s, f"scales[{c!r}]", Real, min_val=0, error=AnalysisError,
+                     message="{name} must be a standard deviation >= 0, got {value!r}")
     sd = np.array([float(scales.get(c, default_scale(c))) for c in cols])
     X = frame[cols].to_numpy(dtype=float)
     base = np.repeat(np.arange(len(frame)), m)
@@ -338,10 +341,11 @@ def render_parameter_rows(ws: Any, rows: pd.DataFrame, *, seed: int = 0,
     return out
 
 
-def oversample_render_workspace(ws: Any, *, by: str = "label", target: Any = "auto",
+def oversample_render_workspace(ws: Workspace, *, by: str = "label", target: Any = "auto",
                                 k_neighbors: int = 5, filters: Any = None,
                                 random_state: int = 0, workers: int | None = None,
-                                executor: str | None = None, progress: Any = None) -> Any:
+                                executor: str | None = None, progress: Any = None
+                                ) -> OversampleSummary:
     """Render new samples for the strata of ``ws``'s generated data short of ``target``:
     SMOTE between the recorded generator parameters of a stratum's samples, each new sample
     rendered with perfect labels (``source=synthetic``, ``parent_ids``, ``interp_weight``).
@@ -350,9 +354,6 @@ def oversample_render_workspace(ws: Any, *, by: str = "label", target: Any = "au
     counted per recipe. A stratum with fewer than ``k_neighbors + 1`` samples is skipped and
     named in the summary. Re-running renders nothing twice.
     """
-    from curator.oversample import OversampleSummary, stratum_deficits, with_label
-    from curator.strata import stratum_keys
-
     by = with_label(by)
     flat = ws.scalar_columns()
     frame = ws.to_pandas(flat, filters)
@@ -396,14 +397,13 @@ def oversample_render_workspace(ws: Any, *, by: str = "label", target: Any = "au
                              per_stratum, skipped)
 
 
-def variations_workspace(ws: Any, sample_ids: Sequence[str], n_per_sample: int, *,
+def variations_workspace(ws: Workspace, sample_ids: Sequence[str], n_per_sample: int, *,
                          scales: Mapping[str, float] | None = None,
                          random_state: int = 0, workers: int | None = None,
-                         executor: str | None = None, progress: Any = None) -> Any:
+                         executor: str | None = None, progress: Any = None
+                         ) -> OversampleSummary:
     """"More like this one": ``n_per_sample`` renders around each exemplar's recorded
     parameters (:func:`perturb_parameters`), each with the exemplar as its parent."""
-    from curator.oversample import OversampleSummary
-
     ids = [str(s) for s in sample_ids]
     if not ids:
         raise AnalysisError("variations need at least one exemplar: a rendered sample's id")
