@@ -24,7 +24,8 @@ GENERATOR_ALLOWED = {
 # The pure analysis core: computes on arrays and frames, no workspace I/O.
 ANALYSIS = ("curator.neighbors", "curator.stats", "curator.strata", "curator.select",
             "curator.gap", "curator.balance", "curator.bias", "curator.coverage",
-            "curator.label_quality", "curator.oversample", "curator.generative",
+            "curator.label_quality", "curator.oversample", "curator.oversample_imblearn",
+            "curator.generative",
             "curator.experiments", "curator.ratio_plan", "curator.requests",
             "curator.provenance")
 WORKSPACE_IO = ("curator.store", "curator.embed.store", "curator.subsets", "curator.manifest")

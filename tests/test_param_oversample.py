@@ -259,17 +259,3 @@ def test_counts_and_scales_are_checked_by_name(minority):
                               scales={"pose_yaw_deg": np.float32(0.0)})
     assert len(rows) == 2 * len(frame) and (rows.pose_yaw_deg.to_numpy()
                                             == np.repeat(frame.pose_yaw_deg, 2)).all()
-
-
-def test_generators_import_no_analysis_module_and_no_workflow():
-    import ast
-    from pathlib import Path
-
-    banned = ("curator.oversample", "curator.neighbors", "curator.stats", "curator.strata",
-              "curator.generative", "curator.workflows")
-    for path in (Path(__file__).parents[1] / "generators").rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module:
-                assert not node.module.startswith(banned), f"{path.name} imports {node.module}"
-            elif isinstance(node, ast.Import):
-                assert not any(a.name.startswith(banned) for a in node.names), path.name
