@@ -120,7 +120,7 @@ def _init_worker() -> None:
     from generators.gl import load_pyrender
 
     load_pyrender(threads=0)  # rasterise in the worker's own thread: cores are the unit
-    # (local pool workers also leave when their parent dies: curator.executor)
+    # (local pool workers also leave when their parent dies: curator.executors.local)
 
 
 def render_frame(ctx: _WorkerContext, run_seed: int, index: int) -> tuple[Any, Frame, int]:
@@ -217,7 +217,7 @@ def _render_batch(jobs: tuple[_Job, ...]) -> list[dict[str, Any]]:
 
 def shutdown_workers() -> None:
     """Stop the local render worker processes (they are restarted on the next run)."""
-    from curator.executor import shutdown_pools
+    from curator.executors import shutdown_pools
 
     shutdown_pools()
 
@@ -415,7 +415,7 @@ def generate_many(ws: Any, runs: Sequence[RunSpec], *, workers: int | None = Non
     if not jobs:
         return summaries
     batches = _batches(jobs, chunk_size)
-    from curator.executor import abandon, executor_name, resolve_executor
+    from curator.executors import abandon, executor_name, resolve_executor
 
     where = executor_name(executor)
     # Locally no more processes than tasks; on Ray, unset workers means the cluster's CPUs.
