@@ -19,77 +19,11 @@ import yaml
 
 from curator.hashing import config_hash
 from generators.errors import RecipeError
+from generators.randomizers import RANDOMIZERS, Param
 
 #: Bump when the same recipe and seed would render different pixels.
 GENERATOR_VERSION = "1"
 
-
-@dataclass(frozen=True)
-class Param:
-    """One randomized parameter: its kind, default range, and the value it is held at."""
-
-    kind: str  # "float" (range), "int" (range), "prob" (0..1), "choice" (subset of options)
-    default: Any
-    held: Any  # value when the randomizer is off/ablated; "mid" = middle of the range
-    lo: float | None = None  # hard bounds a range must stay inside
-    hi: float | None = None
-    options: tuple[str, ...] = ()
-
-
-_TEXTURES = ("checker", "stripes", "noise", "dots", "gradient")
-
-#: The named randomizers and their parameters. Each can be switched off (held at ``held``).
-RANDOMIZERS: dict[str, dict[str, Param]] = {
-    "materials": {
-        "hue": Param("float", None, "mid", 0, 1),  # None: the asset's own range
-        "saturation": Param("float", None, "mid", 0, 1),
-        "value": Param("float", None, "mid", 0, 1),
-        "roughness": Param("float", (0.2, 0.9), "mid", 0, 1),
-        "metallic": Param("float", (0.0, 0.4), 0.0, 0, 1),
-        # Distractor ("wrong") textures on labelled objects: the car-paint-leaves trick.
-        "texture_prob": Param("prob", 0.0, 0.0, 0, 1),
-        "textures": Param("choice", _TEXTURES, (), options=_TEXTURES),
-    },
-    "lighting": {
-        "count": Param("int", (1, 3), 1, 1, 8),
-        # Key-light direction in the camera frame: azimuth 0 = from the camera, +90 = from
-        # image right, -90 = from image left; elevation above the camera's horizon.
-        "azimuth_deg": Param("float", (-90.0, 90.0), 0.0, -180, 180),
-        "elevation_deg": Param("float", (10.0, 70.0), 30.0, -90, 90),
-        "intensity": Param("float", (2.0, 6.0), "mid", 0, 100),
-        "color_temp_k": Param("float", (2700.0, 7500.0), 6500.0, 1000, 40000),
-        "ambient": Param("float", (0.05, 0.4), "mid", 0, 2),
-    },
-    "camera": {
-        "distance_m": Param("float", (2.5, 3.5), "mid", 0.05, 1000),
-        "yaw_deg": Param("float", (-30.0, 30.0), "mid", -180, 180),
-        "pitch_deg": Param("float", (-20.0, 20.0), "mid", -89, 89),
-        "roll_deg": Param("float", (-10.0, 10.0), 0.0, -180, 180),
-        "focal_mm": Param("float", (35.0, 70.0), "mid", 5, 1000),
-    },
-    "pose": {
-        "yaw_deg": Param("float", (-30.0, 30.0), 0.0, -180, 180),
-        "pitch_deg": Param("float", (-20.0, 20.0), 0.0, -180, 180),
-        "roll_deg": Param("float", (-15.0, 15.0), 0.0, -180, 180),
-    },
-    "background": {
-        "kinds": Param("choice", ("flat", "gradient", "texture"), ("flat",),
-                       options=("flat", "gradient", "texture", "workspace")),
-        "hue": Param("float", (0.0, 1.0), 0.0, 0, 1),
-        "saturation": Param("float", (0.0, 0.6), 0.0, 0, 1),
-        "value": Param("float", (0.1, 0.9), "mid", 0, 1),
-    },
-    "distractors": {"count": Param("int", (0, 3), 0, 0, 64)},
-    "occluders": {"count": Param("int", (0, 1), 0, 0, 16)},
-    "sensor": {
-        "noise_std": Param("float", (0.0, 0.03), 0.0, 0, 1),
-        "blur_sigma_px": Param("float", (0.0, 1.0), 0.0, 0, 50),
-        "gamma": Param("float", (0.8, 1.25), 1.0, 0.05, 10),
-        "saturation": Param("float", (0.7, 1.0), 1.0, 0, 1),
-        "exposure": Param("float", (1.0, 1.3), 1.0, 0.01, 100),
-        "jpeg_quality": Param("int", (0, 0), 0, 0, 95),
-    },
-}
 
 _TOP_KEYS = {"name", "description", "size", "scene", "randomizers", "labels", "output"}
 _SCENE_KEYS = {"objects", "ground", "placement_radius_m", "distractors", "occluders"}
