@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curator.embed.base import IMAGE_COLUMN, Embedder, EmbeddingError, check_vectors
+from curator.embed.registry import make_embedder
 from curator.embed.store import EmbeddingInfo, EmbeddingStore, vectors_table
 from curator.executors import SerialExecutor, abandon, executor_name, resolve_executor
 from curator.fileio import file_lock, remove_stale_temp_files
@@ -130,7 +131,6 @@ def _transform_job(job: tuple[tuple[str, str, dict[str, Any], dict[str, np.ndarr
     (root, backend, params, state, digest), batch = job
     key = config_hash([root, backend, params, digest])  # the fitted arrays' bytes, too
     if _WORKER.get("key") != key:
-        from curator.embed import make_embedder
         from curator.store import open_workspace
 
         _WORKER.update(key=key, ws=open_workspace(root),
