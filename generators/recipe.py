@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from curator.hashing import config_hash
+from curator.validation import check_scalar
 from generators.errors import RecipeError
 from generators.randomizers import RANDOMIZERS, Param
 
@@ -129,10 +130,14 @@ class Recipe:
             raise RecipeError(f"{where}: 'name' must be a non-empty string")
         size = data.get("size", 128)
         sizes = size if isinstance(size, (list, tuple)) else [size, size]
-        if len(sizes) != 2 or any(isinstance(s, bool) or not isinstance(s, int) or not
-                                  8 <= s <= 4096 for s in sizes):
+        try:
+            if len(sizes) != 2:
+                raise RecipeError("size needs a height and a width")
+            sizes = [check_scalar(s, "size", min_val=8, max_val=4096, error=RecipeError)
+                     for s in sizes]
+        except RecipeError:
             raise RecipeError(f"{where}: 'size' must be a pixel count in 8..4096 or "
-                              f"[height, width], got {size!r}")
+                              f"[height, width], got {size!r}") from None
         scene = _mapping(data.get("scene"), f"{where}.scene")
         _unknown_keys(scene, _SCENE_KEYS, f"{where}.scene")
         objects = _mapping(scene.get("objects"), f"{where}.scene.objects")
@@ -193,9 +198,9 @@ class Recipe:
         labels = _mapping(data.get("labels"), f"{where}.labels")
         _unknown_keys(labels, _LABEL_KEYS, f"{where}.labels")
         min_pixels = labels.get("min_pixels", 16)
-        if isinstance(min_pixels, bool) or not isinstance(min_pixels, int) or min_pixels < 1:
-            raise RecipeError(f"{where}.labels.min_pixels must be a positive whole number of "
-                              f"pixels, got {min_pixels!r}")
+        min_pixels = check_scalar(
+            min_pixels, f"{where}.labels.min_pixels", min_val=1, error=RecipeError,
+            message="{name} must be a positive whole number of pixels, got {value!r}")
         occluded_below = _number(labels.get("occluded_below", 0.99),
                                  f"{where}.labels.occluded_below")
         if not 0.0 < occluded_below <= 1.0:
@@ -204,13 +209,12 @@ class Recipe:
         output = _mapping(data.get("output"), f"{where}.output")
         _unknown_keys(output, _OUTPUT_KEYS, f"{where}.output")
         out_size = output.get("size")
-        if out_size is not None and (isinstance(out_size, bool) or not isinstance(out_size, int)
-                                     or not 1 <= out_size <= 4096):
-            raise RecipeError(f"{where}.output.size must be a pixel count, got {out_size!r}")
-        levels = output.get("levels")
-        if levels is not None and (isinstance(levels, bool) or not isinstance(levels, int)
-                                   or not 2 <= levels <= 256):
-            raise RecipeError(f"{where}.output.levels must be in 2..256, got {levels!r}")
+        out_size = check_scalar(out_size, f"{where}.output.size", min_val=1, max_val=4096,
+                                error=RecipeError, allow_none=True,
+                                message="{name} must be a pixel count, got {value!r}")
+        levels = check_scalar(output.get("levels"), f"{where}.output.levels", min_val=2,
+                              max_val=256, error=RecipeError, allow_none=True,
+                              message="{name} must be in 2..256, got {value!r}")
         config = {
             "name": name,
             "size": [int(sizes[0]), int(sizes[1])],

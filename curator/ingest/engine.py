@@ -26,6 +26,7 @@ from curator.images import DecodedImage
 from curator.schema import REJECT_SCHEMA, SAMPLE_SCHEMA, conform_samples
 from curator.splits import SplitSpec
 from curator.store import Workspace
+from curator.validation import check_scalar
 from curator.version import __version__
 
 #: Images whose raw pixels exceed this are copied to ``media/`` instead of inlined.
@@ -216,8 +217,7 @@ def run_ingest(
     progress
         Called as ``progress(drafts_done, total)`` after each draft.
     """
-    if batch_rows < 1:
-        raise CuratorError(f"batch_rows must be >= 1, got {batch_rows}")
+    check_scalar(batch_rows, "batch_rows", min_val=1, message="{name} must be >= 1, got {value}")
     source = str(source_path)
     chash = config_hash({"format": fmt, **config, "split": str(split)})
     summary = IngestSummary(format=fmt, source_path=source, workspace=str(ws.root),
