@@ -227,10 +227,8 @@ class WorkspaceInfo(ResultMixin):
     bytes_on_disk: int
     counts: pd.DataFrame
 
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> WorkspaceInfo:
-        info = super().from_dict(data)
-        return dataclasses.replace(info, root=Path(info.root))
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root))  # a str when read back from JSON
 
     def result_fields(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)

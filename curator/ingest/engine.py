@@ -23,6 +23,7 @@ from curator.errors import CuratorError, ImageError
 from curator.fileio import atomic_write_bytes
 from curator.hashing import config_hash, text_id
 from curator.images import DecodedImage
+from curator.results import ResultMixin
 from curator.schema import REJECT_SCHEMA, SAMPLE_SCHEMA, conform_samples
 from curator.splits import SplitSpec
 from curator.store import Workspace
@@ -66,7 +67,7 @@ class Reject:
 
 
 @dataclass
-class IngestSummary:
+class IngestSummary(ResultMixin):
     """What an ingest did: rows added, duplicates skipped, rejects with reasons."""
 
     format: str
@@ -109,9 +110,6 @@ class IngestSummary:
         head = "".join(f"<li>{html.escape(line.strip())}</li>" for line in str(self).splitlines())
         table = self.to_frame().to_html(index=False) if self.rejects else ""
         return f"<div class='curator-ingest'><ul>{head}</ul>{table}</div>"
-
-    def _repr_html_(self) -> str:
-        return self.to_html()
 
 
 def _sample_row(
