@@ -29,14 +29,7 @@ from generators.randomizers import (
     wrong_material,
 )
 from generators.recipe import Recipe
-from generators.scene_spec import (
-    Background,
-    Camera,
-    Light,
-    Material,
-    SceneObject,
-    SceneSpec,
-)
+from generators.scene_spec import Background, Camera, Light, Material, SceneObject, SceneSpec
 from generators.textures import TEXTURE_KINDS
 
 # The scene description types live in generators.scene_spec; they are named here too.
