@@ -36,8 +36,6 @@ class Param:
     options: tuple[str, ...] = ()
 
 
-_TEXTURES = ("checker", "stripes", "noise", "dots", "gradient")
-
 #: The named randomizers and their parameters. Each can be switched off (held at ``held``).
 RANDOMIZERS: dict[str, dict[str, Param]] = {
     "materials": {
@@ -48,7 +46,7 @@ RANDOMIZERS: dict[str, dict[str, Param]] = {
         "metallic": Param("float", (0.0, 0.4), 0.0, 0, 1),
         # Distractor ("wrong") textures on labelled objects: the car-paint-leaves trick.
         "texture_prob": Param("prob", 0.0, 0.0, 0, 1),
-        "textures": Param("choice", _TEXTURES, (), options=_TEXTURES),
+        "textures": Param("choice", TEXTURE_KINDS, (), options=TEXTURE_KINDS),
     },
     "lighting": {
         "count": Param("int", (1, 3), 1, 1, 8),

@@ -2,7 +2,8 @@
 
 Every random choice comes from one per-sample seed; each randomizer draws from its own
 child stream of it, so holding one randomizer fixed (an ablation) leaves the others' draws
-unchanged: the ablation series differ in one factor only.
+unchanged: the ablation series differ in one factor only. The draws themselves live in
+:mod:`generators.randomizers`; this module calls them in a fixed order.
 """
 
 from __future__ import annotations
