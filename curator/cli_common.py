@@ -5,12 +5,10 @@ Every command turns a :class:`CuratorError` into one red line and exit status 2.
 
 from __future__ import annotations
 
-import ast
 import os
-import re
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -24,6 +22,11 @@ from rich.progress import (
 )
 
 from curator.errors import CuratorError
+from curator.query import parse_where, parse_wheres
+
+# parse_where/parse_wheres live in curator.query (the app uses them too); named here for
+# the command modules that take --where.
+__all__ = ["WorkspaceOpt", "console", "err_console", "parse_where", "parse_wheres"]
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
@@ -56,30 +59,3 @@ def _progress(description: str):
             bar.update(task, completed=done, total=total)
 
         yield update
-
-
-_WHERE = re.compile(r"^\s*([a-z_][a-z0-9_]*)\s*(==|!=|<=|>=|<|>|not in|in)\s*(.+?)\s*$")
-
-
-def parse_where(text: str) -> tuple[str, str, Any]:
-    """``"gen_recipe == 'objects'"`` -> ``("gen_recipe", "==", "objects")``.
-
-    The value is a Python literal (``3``, ``'real'``, ``['a', 'b']``) or else a bare word.
-    """
-    m = _WHERE.match(text)
-    if not m:
-        raise CuratorError(f"bad --where {text!r}: write COLUMN OP VALUE, e.g. "
-                           "\"source == 'real'\" or \"pose_yaw_deg >= 30\" (OP: == != < <= > "
-                           ">= in 'not in')")
-    col, op, raw = m.groups()
-    try:
-        value = ast.literal_eval(raw)
-    except (ValueError, SyntaxError):
-        value = raw
-    if op in ("in", "not in") and not isinstance(value, (list, tuple, set)):
-        raise CuratorError(f"bad --where {text!r}: '{op}' needs a list like ['a', 'b']")
-    return col, op, value
-
-
-def parse_wheres(texts: list[str] | None) -> list[tuple[str, str, Any]] | None:
-    return [parse_where(t) for t in texts] if texts else None

@@ -43,6 +43,9 @@ class DoctorReport(ResultMixin):
     recent_temp_files: int = 0
     duplicate_ids: int = 0
 
+    def __post_init__(self) -> None:
+        self.root = Path(self.root)  # a str when read back from JSON
+
     @property
     def healthy(self) -> bool:
         return not self.problems and not self.duplicate_ids

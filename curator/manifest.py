@@ -94,9 +94,9 @@ def write_manifest(ws: Workspace, name: str, sample_ids: Any, *, weights: Any = 
     frame = frame.sort_values("sample_id", kind="stable").reset_index(drop=True)[list(COLUMNS)]
     config = jsonable(config or {})
     digest = _digest(frame, config)
-    meta = json.loads((ws.root / "workspace.json").read_text())
+    marker = ws.marker()
     header = {"name": name, "hash": digest, "config": config, "rows": len(frame),
-              "workspace": {"id": meta.get("workspace_id"), "format": meta.get("version"),
+              "workspace": {"id": marker.workspace_id, "format": marker.version,
                             "samples": ws.samples.count()},
               "curator_version": __version__}
     path = ws.root / "manifests" / f"{name}-{digest}.parquet"

@@ -8,6 +8,7 @@ becomes one new shard (temp file + rename); reads go through ``pyarrow.dataset``
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -35,6 +36,7 @@ from curator.fileio import (
 )
 from curator.hashing import text_id
 from curator.paths import resolve_inside
+from curator.results import ResultMixin
 from curator.schema import CORE_COLUMNS, REJECT_SCHEMA, SAMPLE_SCHEMA, conform_samples
 from curator.version import __version__
 
@@ -215,7 +217,7 @@ class ShardedTable:
 
 
 @dataclass(frozen=True)
-class WorkspaceInfo:
+class WorkspaceInfo(ResultMixin):
     """What ``curator info`` shows: sizes and counts of a workspace."""
 
     root: Path
@@ -224,6 +226,23 @@ class WorkspaceInfo:
     n_shards: int
     bytes_on_disk: int
     counts: pd.DataFrame
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root))  # a str when read back from JSON
+
+    def result_fields(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if f.name != "counts"}
+
+
+@dataclass(frozen=True)
+class WorkspaceMarker:
+    """What a workspace's ``workspace.json`` records: who it is and which format it is in."""
+
+    workspace_id: str | None
+    version: int | None  # the workspace format version
+    created_at: str | None = None
+    created_by: str | None = None
 
 
 class Workspace:
@@ -322,6 +341,13 @@ class Workspace:
             chunks = [table.slice(s, shard_rows) for s in range(0, table.num_rows, shard_rows)]
             self.samples.write_shards(chunks)
         return table["sample_id"].combine_chunks()
+
+    def marker(self) -> WorkspaceMarker:
+        """The workspace's id and format version, read from (and checked in) its marker
+        file: the only reader of ``workspace.json``."""
+        meta = _read_marker(self.root)
+        return WorkspaceMarker(meta.get("workspace_id"), meta.get("version"),
+                               meta.get("created_at"), meta.get("created_by"))
 
     def info(self) -> WorkspaceInfo:
         """Counts by source, label and split (reads only those columns)."""

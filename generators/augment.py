@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from PIL import Image
 
+from curator.validation import check_scalar
 from generators.errors import GeneratorError
 from generators.frame import Frame, refresh_objects
 
@@ -179,8 +180,8 @@ def augment_frame(frame: Frame, params: AffineParams, *, min_pixels: int = 1,
     Frame
         A new frame of the same size; the input is not modified.
     """
-    if isinstance(fill, bool) or not isinstance(fill, (int, np.integer)) or not 0 <= fill <= 255:
-        raise GeneratorError(f"augment fill must be an integer in 0..255, got {fill!r}")
+    check_scalar(fill, "augment fill", min_val=0, max_val=255, error=GeneratorError,
+                 message="{name} must be an integer in 0..255, got {value!r}")
     height, width = frame.height, frame.width
     matrix = affine_matrix(params, width, height)
     inverse = np.linalg.inv(matrix)
@@ -228,8 +229,8 @@ def augment_variants(frame: Frame, n: int, rng: np.random.Generator,
     list of (AffineParams, Frame)
         The parameters drawn and the warped frame, in draw order.
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise GeneratorError(f"augment_variants needs a count n >= 0, got {n!r}")
+    check_scalar(n, "n", min_val=0, error=GeneratorError,
+                 message="augment_variants needs a count {name} >= 0, got {value!r}")
     check_augment_ranges(ranges)
     out = []
     for _ in range(n):

@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image
 
 from curator.images import DIGITS_LEVELS, digits_to_uint8
+from curator.validation import check_scalar
 from generators.errors import GeneratorError
 from generators.frame import Frame, refresh_objects
 
@@ -55,9 +56,8 @@ def format_frame(frame: Frame, *, size: int | tuple[int, int] | None = None,
         A new frame; the input is not modified.
     """
     height, width = _target_size(size, frame.height, frame.width)
-    if levels is not None and (isinstance(levels, bool) or not isinstance(levels, (int, np.integer))
-                               or not 2 <= levels <= 256):
-        raise GeneratorError(f"output levels must be an integer in 2..256, got {levels!r}")
+    check_scalar(levels, "output levels", min_val=2, max_val=256, error=GeneratorError,
+                 allow_none=True, message="{name} must be an integer in 2..256, got {value!r}")
     out = frame
     if (height, width) != (frame.height, frame.width):
         out = resize_frame(frame, height, width)
@@ -152,11 +152,13 @@ def _target_size(size: int | tuple[int, int] | None, height: int,
         pair = tuple(size)
     else:
         pair = ()
-    if len(pair) != 2 or any(isinstance(s, bool) or not isinstance(s, (int, np.integer))
-                             or s < 1 for s in pair):
+    try:
+        height, width = (check_scalar(s, "output size", min_val=1, error=GeneratorError)
+                         for s in pair)
+    except (GeneratorError, ValueError):  # not two whole pixel counts
         raise GeneratorError(f"output size must be a positive int or (height, width), "
-                             f"got {size!r}")
-    return int(pair[0]), int(pair[1])
+                             f"got {size!r}") from None
+    return height, width
 
 
 def _centre_samples(src: int, dst: int) -> np.ndarray:

@@ -18,78 +18,13 @@ from typing import Any
 import yaml
 
 from curator.hashing import config_hash
+from curator.validation import check_scalar
 from generators.errors import RecipeError
+from generators.randomizers import RANDOMIZERS, Param
 
 #: Bump when the same recipe and seed would render different pixels.
 GENERATOR_VERSION = "1"
 
-
-@dataclass(frozen=True)
-class Param:
-    """One randomized parameter: its kind, default range, and the value it is held at."""
-
-    kind: str  # "float" (range), "int" (range), "prob" (0..1), "choice" (subset of options)
-    default: Any
-    held: Any  # value when the randomizer is off/ablated; "mid" = middle of the range
-    lo: float | None = None  # hard bounds a range must stay inside
-    hi: float | None = None
-    options: tuple[str, ...] = ()
-
-
-_TEXTURES = ("checker", "stripes", "noise", "dots", "gradient")
-
-#: The named randomizers and their parameters. Each can be switched off (held at ``held``).
-RANDOMIZERS: dict[str, dict[str, Param]] = {
-    "materials": {
-        "hue": Param("float", None, "mid", 0, 1),  # None: the asset's own range
-        "saturation": Param("float", None, "mid", 0, 1),
-        "value": Param("float", None, "mid", 0, 1),
-        "roughness": Param("float", (0.2, 0.9), "mid", 0, 1),
-        "metallic": Param("float", (0.0, 0.4), 0.0, 0, 1),
-        # Distractor ("wrong") textures on labelled objects: the car-paint-leaves trick.
-        "texture_prob": Param("prob", 0.0, 0.0, 0, 1),
-        "textures": Param("choice", _TEXTURES, (), options=_TEXTURES),
-    },
-    "lighting": {
-        "count": Param("int", (1, 3), 1, 1, 8),
-        # Key-light direction in the camera frame: azimuth 0 = from the camera, +90 = from
-        # image right, -90 = from image left; elevation above the camera's horizon.
-        "azimuth_deg": Param("float", (-90.0, 90.0), 0.0, -180, 180),
-        "elevation_deg": Param("float", (10.0, 70.0), 30.0, -90, 90),
-        "intensity": Param("float", (2.0, 6.0), "mid", 0, 100),
-        "color_temp_k": Param("float", (2700.0, 7500.0), 6500.0, 1000, 40000),
-        "ambient": Param("float", (0.05, 0.4), "mid", 0, 2),
-    },
-    "camera": {
-        "distance_m": Param("float", (2.5, 3.5), "mid", 0.05, 1000),
-        "yaw_deg": Param("float", (-30.0, 30.0), "mid", -180, 180),
-        "pitch_deg": Param("float", (-20.0, 20.0), "mid", -89, 89),
-        "roll_deg": Param("float", (-10.0, 10.0), 0.0, -180, 180),
-        "focal_mm": Param("float", (35.0, 70.0), "mid", 5, 1000),
-    },
-    "pose": {
-        "yaw_deg": Param("float", (-30.0, 30.0), 0.0, -180, 180),
-        "pitch_deg": Param("float", (-20.0, 20.0), 0.0, -180, 180),
-        "roll_deg": Param("float", (-15.0, 15.0), 0.0, -180, 180),
-    },
-    "background": {
-        "kinds": Param("choice", ("flat", "gradient", "texture"), ("flat",),
-                       options=("flat", "gradient", "texture", "workspace")),
-        "hue": Param("float", (0.0, 1.0), 0.0, 0, 1),
-        "saturation": Param("float", (0.0, 0.6), 0.0, 0, 1),
-        "value": Param("float", (0.1, 0.9), "mid", 0, 1),
-    },
-    "distractors": {"count": Param("int", (0, 3), 0, 0, 64)},
-    "occluders": {"count": Param("int", (0, 1), 0, 0, 16)},
-    "sensor": {
-        "noise_std": Param("float", (0.0, 0.03), 0.0, 0, 1),
-        "blur_sigma_px": Param("float", (0.0, 1.0), 0.0, 0, 50),
-        "gamma": Param("float", (0.8, 1.25), 1.0, 0.05, 10),
-        "saturation": Param("float", (0.7, 1.0), 1.0, 0, 1),
-        "exposure": Param("float", (1.0, 1.3), 1.0, 0.01, 100),
-        "jpeg_quality": Param("int", (0, 0), 0, 0, 95),
-    },
-}
 
 _TOP_KEYS = {"name", "description", "size", "scene", "randomizers", "labels", "output"}
 _SCENE_KEYS = {"objects", "ground", "placement_radius_m", "distractors", "occluders"}
@@ -195,10 +130,14 @@ class Recipe:
             raise RecipeError(f"{where}: 'name' must be a non-empty string")
         size = data.get("size", 128)
         sizes = size if isinstance(size, (list, tuple)) else [size, size]
-        if len(sizes) != 2 or any(isinstance(s, bool) or not isinstance(s, int) or not
-                                  8 <= s <= 4096 for s in sizes):
+        try:
+            if len(sizes) != 2:
+                raise RecipeError("size needs a height and a width")
+            sizes = [check_scalar(s, "size", min_val=8, max_val=4096, error=RecipeError)
+                     for s in sizes]
+        except RecipeError:
             raise RecipeError(f"{where}: 'size' must be a pixel count in 8..4096 or "
-                              f"[height, width], got {size!r}")
+                              f"[height, width], got {size!r}") from None
         scene = _mapping(data.get("scene"), f"{where}.scene")
         _unknown_keys(scene, _SCENE_KEYS, f"{where}.scene")
         objects = _mapping(scene.get("objects"), f"{where}.scene.objects")
@@ -259,9 +198,9 @@ class Recipe:
         labels = _mapping(data.get("labels"), f"{where}.labels")
         _unknown_keys(labels, _LABEL_KEYS, f"{where}.labels")
         min_pixels = labels.get("min_pixels", 16)
-        if isinstance(min_pixels, bool) or not isinstance(min_pixels, int) or min_pixels < 1:
-            raise RecipeError(f"{where}.labels.min_pixels must be a positive whole number of "
-                              f"pixels, got {min_pixels!r}")
+        min_pixels = check_scalar(
+            min_pixels, f"{where}.labels.min_pixels", min_val=1, error=RecipeError,
+            message="{name} must be a positive whole number of pixels, got {value!r}")
         occluded_below = _number(labels.get("occluded_below", 0.99),
                                  f"{where}.labels.occluded_below")
         if not 0.0 < occluded_below <= 1.0:
@@ -270,13 +209,12 @@ class Recipe:
         output = _mapping(data.get("output"), f"{where}.output")
         _unknown_keys(output, _OUTPUT_KEYS, f"{where}.output")
         out_size = output.get("size")
-        if out_size is not None and (isinstance(out_size, bool) or not isinstance(out_size, int)
-                                     or not 1 <= out_size <= 4096):
-            raise RecipeError(f"{where}.output.size must be a pixel count, got {out_size!r}")
-        levels = output.get("levels")
-        if levels is not None and (isinstance(levels, bool) or not isinstance(levels, int)
-                                   or not 2 <= levels <= 256):
-            raise RecipeError(f"{where}.output.levels must be in 2..256, got {levels!r}")
+        out_size = check_scalar(out_size, f"{where}.output.size", min_val=1, max_val=4096,
+                                error=RecipeError, allow_none=True,
+                                message="{name} must be a pixel count, got {value!r}")
+        levels = check_scalar(output.get("levels"), f"{where}.output.levels", min_val=2,
+                              max_val=256, error=RecipeError, allow_none=True,
+                              message="{name} must be in 2..256, got {value!r}")
         config = {
             "name": name,
             "size": [int(sizes[0]), int(sizes[1])],

@@ -22,6 +22,7 @@ from curator.hashing import config_hash, text_id
 from curator.images import decode_bytes
 from curator.results import ResultMixin
 from curator.schema import CORE_COLUMNS
+from curator.validation import check_scalar
 from generators.assets import AssetCatalog
 from generators.errors import GeneratorError, RecipeError
 from generators.frame import Frame
@@ -120,7 +121,7 @@ def _init_worker() -> None:
     from generators.gl import load_pyrender
 
     load_pyrender(threads=0)  # rasterise in the worker's own thread: cores are the unit
-    # (local pool workers also leave when their parent dies: curator.executor)
+    # (local pool workers also leave when their parent dies: curator.executors.local)
 
 
 def render_frame(ctx: _WorkerContext, run_seed: int, index: int) -> tuple[Any, Frame, int]:
@@ -217,7 +218,7 @@ def _render_batch(jobs: tuple[_Job, ...]) -> list[dict[str, Any]]:
 
 def shutdown_workers() -> None:
     """Stop the local render worker processes (they are restarted on the next run)."""
-    from curator.executor import shutdown_pools
+    from curator.executors import shutdown_pools
 
     shutdown_pools()
 
@@ -277,10 +278,10 @@ class RunSpec:
 
 def _check_run(run: RunSpec) -> tuple[tuple[str, Any], ...]:
     n, seed = run.n, run.seed
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-        raise RecipeError(f"n must be a non-negative whole number of samples, got {n!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise RecipeError(f"seed must be a non-negative whole number, got {seed!r}")
+    check_scalar(n, "n", min_val=0, error=RecipeError,
+                 message="{name} must be a non-negative whole number of samples, got {value!r}")
+    check_scalar(seed, "seed", min_val=0, error=RecipeError,
+                 message="{name} must be a non-negative whole number, got {value!r}")
     extra = tuple(sorted((run.extra_columns or {}).items()))
     core = [k for k, _ in extra if k in CORE_COLUMNS and k != "parent_ids"]
     if core:
@@ -346,9 +347,8 @@ def generate_many(ws: Any, runs: Sequence[RunSpec], *, workers: int | None = Non
     Returns one summary per run, in order; each run resumes on its own. A run repeating an
     earlier one (same hash and seed) renders nothing twice.
     """
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
-                                or workers < 1):
-        raise RecipeError(f"workers must be a positive whole number, got {workers!r}")
+    check_scalar(workers, "workers", min_val=1, error=RecipeError, allow_none=True,
+                 message="{name} must be a positive whole number, got {value!r}")
     runs = list(runs)
     extras = [_check_run(run) for run in runs]
     if catalog is None:
@@ -415,7 +415,7 @@ def generate_many(ws: Any, runs: Sequence[RunSpec], *, workers: int | None = Non
     if not jobs:
         return summaries
     batches = _batches(jobs, chunk_size)
-    from curator.executor import abandon, executor_name, resolve_executor
+    from curator.executors import abandon, executor_name, resolve_executor
 
     where = executor_name(executor)
     # Locally no more processes than tasks; on Ray, unset workers means the cluster's CPUs.

@@ -2,7 +2,8 @@
 
 Every random choice comes from one per-sample seed; each randomizer draws from its own
 child stream of it, so holding one randomizer fixed (an ablation) leaves the others' draws
-unchanged: the ablation series differ in one factor only.
+unchanged: the ablation series differ in one factor only. The draws themselves live in
+:mod:`generators.randomizers`; this module calls them in a fixed order.
 """
 
 from __future__ import annotations
@@ -10,112 +11,43 @@ from __future__ import annotations
 import colorsys
 import json
 import math
-import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from generators.assets import Asset, AssetCatalog, build_mesh
 from generators.errors import RecipeError
+from generators.randomizers import (
+    choice,
+    draw,
+    hsv,
+    kelvin_to_rgb,
+    light,
+    material,
+    place,
+    stream,
+    wrong_material,
+)
 from generators.recipe import Recipe
+from generators.scene_spec import Background, Camera, Light, Material, SceneObject, SceneSpec
+from generators.textures import TEXTURE_KINDS
+
+# The scene description types live in generators.scene_spec; they are named here too.
+__all__ = [
+    "Background", "Camera", "Light", "Material", "SceneObject", "SceneSpec",
+    "class_names", "look_at", "resolve_assets", "rotation", "sample_scene", "sample_seed",
+    "stream", "world_corners",
+]
 
 SENSOR_HEIGHT_MM = 24.0  # full-frame sensor height: focal length -> vertical field of view
 
 
-@dataclass(frozen=True)
-class Material:
-    rgb: tuple[float, float, float]
-    roughness: float
-    metallic: float
-    texture: str | None = None  # procedural texture kind, see generators.textures
-    texture_seed: int = 0
-
-
-@dataclass(frozen=True)
-class SceneObject:
-    asset_id: str
-    role: str  # "target" (labelled), "distractor", "occluder" or "ground"
-    pose: tuple[tuple[float, ...], ...]  # 4×4 object-to-world, includes the uniform scale
-    scale: float
-    material: Material
-    instance_id: int = 0  # 1..K for targets, 0 otherwise
-    label: str | None = None
-    class_index: int = 0
-
-
-@dataclass(frozen=True)
-class Light:
-    direction: tuple[float, float, float]  # world-frame direction the light travels
-    rgb: tuple[float, float, float]
-    intensity: float
-
-
-@dataclass(frozen=True)
-class Camera:
-    pose: tuple[tuple[float, ...], ...]  # 4×4 camera-to-world (OpenGL: looks down -Z)
-    yfov: float
-    znear: float = 0.05
-    zfar: float = 200.0
-
-
-@dataclass(frozen=True)
-class Background:
-    kind: str  # flat | gradient | texture | workspace
-    colors: tuple[tuple[float, float, float], ...]
-    texture: str | None = None
-    seed: int = 0
-    image_index: int = -1  # index into the run's background image pool
-
-
-@dataclass(frozen=True)
-class SceneSpec:
-    height: int
-    width: int
-    objects: tuple[SceneObject, ...]
-    lights: tuple[Light, ...]
-    ambient: float
-    camera: Camera
-    background: Background
-    sensor: Mapping[str, float]
-    attributes: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def targets(self) -> list[SceneObject]:
-        return [o for o in self.objects if o.role == "target"]
-
-
-# -- seeds and draws -------------------------------------------------------------------------
+# -- seeds ---------------------------------------------------------------------------------
 def sample_seed(run_seed: int, index: int) -> int:
     """The seed of sample ``index`` of a run: stable, independent of worker count or order."""
     ss = np.random.SeedSequence(entropy=int(run_seed), spawn_key=(int(index),))
     return int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))  # fits int64
-
-
-def stream(seed: int, name: str) -> np.random.Generator:
-    """The named child stream of a per-sample seed (one per randomizer)."""
-    return np.random.default_rng(np.random.SeedSequence(int(seed),
-                                                        spawn_key=(zlib.crc32(name.encode()),)))
-
-
-def _draw(rng: np.random.Generator, spec: Mapping[str, Any], on: bool,
-          fallback: Sequence[float] | None = None, kind: str = "float") -> Any:
-    rng_range = spec["range"] if spec["range"] is not None else fallback
-    if not on:
-        held = spec["held"]
-        if held == "mid":
-            lo, hi = rng_range
-            return int(round((lo + hi) / 2)) if kind == "int" else (lo + hi) / 2
-        return held
-    lo, hi = rng_range
-    if kind == "int":
-        return int(rng.integers(int(lo), int(hi) + 1))
-    return float(rng.uniform(lo, hi)) if hi > lo else float(lo)
-
-
-def _choice(rng: np.random.Generator, options: Sequence[Any]) -> Any:
-    return options[int(rng.integers(len(options)))]
 
 
 # -- geometry --------------------------------------------------------------------------------
@@ -147,25 +79,6 @@ def look_at(eye: np.ndarray, target: np.ndarray, roll_deg: float = 0.0) -> np.nd
     true_up = np.cross(back, right)
     rot = np.stack([right, true_up, back], axis=1)
     return rot @ rotation(0.0, 0.0, roll_deg)
-
-
-def kelvin_to_rgb(kelvin: float) -> tuple[float, float, float]:
-    """Approximate RGB of a black body (Tanner Helland's fit), max channel 1."""
-    t = kelvin / 100.0
-    if t <= 66:
-        r = 255.0
-        g = 99.4708025861 * math.log(t) - 161.1195681661
-        b = 0.0 if t <= 19 else 138.5177312231 * math.log(t - 10) - 305.0447927307
-    else:
-        r = 329.698727446 * (t - 60) ** -0.1332047592
-        g = 288.1221695283 * (t - 60) ** -0.0755148492
-        b = 255.0
-    rgb = np.clip([r, g, b], 0, 255) / 255.0
-    return tuple(float(v) for v in rgb / max(rgb.max(), 1e-6))
-
-
-def _hsv(h: float, s: float, v: float) -> tuple[float, float, float]:
-    return tuple(float(c) for c in colorsys.hsv_to_rgb(h, s, v))
 
 
 # -- sampling --------------------------------------------------------------------------------
@@ -212,31 +125,6 @@ def world_corners(bounds: np.ndarray, pose: Any) -> np.ndarray:
     return corners @ m[:3, :3].T + m[:3, 3]
 
 
-def _material(rng: np.random.Generator, recipe: Recipe, asset: Asset, on: bool) -> Material:
-    p = recipe.params("materials")
-    hue = _draw(rng, p["hue"], on, asset.hue_range)
-    sat = _draw(rng, p["saturation"], on, asset.saturation_range)
-    val = _draw(rng, p["value"], on, asset.value_range)
-    rough = _draw(rng, p["roughness"], on, asset.roughness_range)
-    metal = _draw(rng, p["metallic"], on, asset.metallic_range)
-    textures = p["textures"]["range"]
-    u = float(rng.uniform()) if on else 1.0
-    tex_seed = int(rng.integers(2**31)) if on else 0
-    texture = None
-    if on and textures and u < p["texture_prob"]["range"]:
-        texture = _choice(rng, textures)
-    return Material(_hsv(hue, sat, val), rough, metal, texture, tex_seed)
-
-
-def _wrong_material(rng: np.random.Generator) -> Material:
-    """Distractors always get a random colour and a procedural texture."""
-    from generators.textures import TEXTURE_KINDS
-
-    rgb = _hsv(float(rng.uniform()), float(rng.uniform(0.2, 1)), float(rng.uniform(0.3, 1)))
-    return Material(rgb, float(rng.uniform(0.2, 1)), float(rng.uniform(0, 0.5)),
-                    _choice(rng, TEXTURE_KINDS), int(rng.integers(2**31)))
-
-
 def sample_scene(recipe: Recipe, assets: Mapping[str, list[Asset]], seed: int, *,
                  background_pool: int = 0, asset_root: str | None = None) -> SceneSpec:
     """Describe one scene: objects, poses, materials, lights, camera, background, sensor.
@@ -255,7 +143,7 @@ def sample_scene(recipe: Recipe, assets: Mapping[str, list[Asset]], seed: int, *
     k = int(rng.integers(max(lo, 1), hi + 1))
     # Class first, then one of its assets: classes stay balanced however many assets each has.
     by_class = {c: [a for a in assets["target"] if a.label == c] for c in classes}
-    chosen = [_choice(rng, by_class[_choice(rng, classes)]) for _ in range(k)]
+    chosen = [choice(rng, by_class[choice(rng, classes)]) for _ in range(k)]
     size_range = scene_cfg["objects"]["size_m"]
     sizes = [float(rng.uniform(*(size_range or a.size_range_m))) for a in chosen]
 
@@ -268,9 +156,9 @@ def sample_scene(recipe: Recipe, assets: Mapping[str, list[Asset]], seed: int, *
     placed: list[tuple[np.ndarray, float]] = []
     rng_mat = stream(seed, "materials")
     for i, (asset, size) in enumerate(zip(chosen, sizes, strict=True)):
-        angles = [_draw(rng, pp[n], on["pose"]) for n in ("yaw_deg", "pitch_deg", "roll_deg")]
+        angles = [draw(rng, pp[n], on["pose"]) for n in ("yaw_deg", "pitch_deg", "roll_deg")]
         rot = rotation(*angles)
-        xz = _place(rng, i, k, radius, size, placed, on["pose"])
+        xz = place(rng, i, k, radius, size, placed, on["pose"])
         bounds = _unit_bounds(asset, asset_root) * size
         lowest = float(world_corners(bounds, _pose(rot, (0, 0, 0)))[:, 1].min())
         y = -lowest + 1e-3 if ground else 0.0
@@ -281,7 +169,7 @@ def sample_scene(recipe: Recipe, assets: Mapping[str, list[Asset]], seed: int, *
                          pose_roll_deg=angles[2], asset_id=asset.asset_id, obj_size_m=size)
         objects.append(SceneObject(
             asset.asset_id, "target", _pose(rot, pos, size), size,
-            _material(rng_mat, recipe, asset, on["materials"]), instance_id=i + 1,
+            material(rng_mat, recipe, asset, on["materials"]), instance_id=i + 1,
             label=asset.label, class_index=classes.index(asset.label) + 1))
     first = objects[0].material
     attrs.update(n_objects=k, mat_hue=colorsys.rgb_to_hsv(*first.rgb)[0],
@@ -292,7 +180,7 @@ def sample_scene(recipe: Recipe, assets: Mapping[str, list[Asset]], seed: int, *
     # Camera: orbit the scene centre.
     rng = stream(seed, "camera")
     cp = recipe.params("camera")
-    dist, yaw, pitch, roll, focal = (_draw(rng, cp[n], on["camera"]) for n in
+    dist, yaw, pitch, roll, focal = (draw(rng, cp[n], on["camera"]) for n in
                                      ("distance_m", "yaw_deg", "pitch_deg", "roll_deg",
                                       "focal_mm"))
     # Yaw turns the camera around the scene, pitch is its elevation above the horizon.
@@ -308,10 +196,10 @@ def sample_scene(recipe: Recipe, assets: Mapping[str, list[Asset]], seed: int, *
 
     # Distractors: extra unlabelled objects with wrong textures around the targets.
     rng = stream(seed, "distractors")
-    n_distr = _draw(rng, recipe.params("distractors")["count"], on["distractors"], kind="int")
+    n_distr = draw(rng, recipe.params("distractors")["count"], on["distractors"], kind="int")
     scale = float(np.mean(sizes))
     for _ in range(n_distr if assets["distractor"] else 0):
-        asset = _choice(rng, assets["distractor"])
+        asset = choice(rng, assets["distractor"])
         size = scale * float(rng.uniform(0.3, 0.8))
         rot = rotation(*rng.uniform(-180, 180, 3))
         if ground:
@@ -324,14 +212,14 @@ def sample_scene(recipe: Recipe, assets: Mapping[str, list[Asset]], seed: int, *
             pos = centre + np.array([rng.uniform(-1, 1) * scale, rng.uniform(-1, 1) * scale,
                                      -rng.uniform(0.5, 1.5) * scale])
         objects.append(SceneObject(asset.asset_id, "distractor", _pose(rot, pos, size), size,
-                                   _wrong_material(rng)))
+                                   wrong_material(rng)))
     attrs["n_distractors"] = int(n_distr if assets["distractor"] else 0)
 
     # Occluders: objects between the camera and a target, partly covering it.
     rng = stream(seed, "occluders")
-    n_occ = _draw(rng, recipe.params("occluders")["count"], on["occluders"], kind="int")
+    n_occ = draw(rng, recipe.params("occluders")["count"], on["occluders"], kind="int")
     for _ in range(n_occ if assets["occluder"] else 0):
-        asset = _choice(rng, assets["occluder"])
+        asset = choice(rng, assets["occluder"])
         target_pos, target_size = placed[int(rng.integers(len(placed)))]
         t = float(rng.uniform(0.25, 0.5))
         side = cam_rot[:, 0] * rng.uniform(-0.6, 0.6) * target_size
@@ -340,19 +228,19 @@ def sample_scene(recipe: Recipe, assets: Mapping[str, list[Asset]], seed: int, *
         size = target_size * float(rng.uniform(0.35, 0.7)) * (1 - t)
         rot = rotation(*rng.uniform(-180, 180, 3))
         objects.append(SceneObject(asset.asset_id, "occluder", _pose(rot, pos, size), size,
-                                   _wrong_material(rng)))
+                                   wrong_material(rng)))
     attrs["n_occluders"] = int(n_occ if assets["occluder"] else 0)
 
     # Lighting: key light in the camera frame plus fill lights.
     rng = stream(seed, "lighting")
     lp = recipe.params("lighting")
-    count = _draw(rng, lp["count"], on["lighting"], kind="int")
-    az, el, inten, temp, amb = (_draw(rng, lp[n], on["lighting"]) for n in
+    count = draw(rng, lp["count"], on["lighting"], kind="int")
+    az, el, inten, temp, amb = (draw(rng, lp[n], on["lighting"]) for n in
                                 ("azimuth_deg", "elevation_deg", "intensity", "color_temp_k",
                                  "ambient"))
-    lights = [_light(cam_rot, az, el, kelvin_to_rgb(temp), inten)]
+    lights = [light(cam_rot, az, el, kelvin_to_rgb(temp), inten)]
     for _ in range(count - 1):
-        lights.append(_light(cam_rot, float(rng.uniform(-180, 180)), float(rng.uniform(0, 80)),
+        lights.append(light(cam_rot, float(rng.uniform(-180, 180)), float(rng.uniform(0, 80)),
                              kelvin_to_rgb(float(rng.uniform(*lp["color_temp_k"]["range"]))),
                              inten * float(rng.uniform(0.2, 0.6))))
     attrs.update(light_count=count, light_azimuth_deg=az, light_elevation_deg=el,
@@ -362,15 +250,13 @@ def sample_scene(recipe: Recipe, assets: Mapping[str, list[Asset]], seed: int, *
     rng = stream(seed, "background")
     bp = recipe.params("background")
     kinds = bp["kinds"]["range"] if on["background"] else (bp["kinds"]["held"] or ("flat",))
-    kind = _choice(rng, kinds) if on["background"] else kinds[0]
-    hue, sat, val = (_draw(rng, bp[n], on["background"]) for n in
+    kind = choice(rng, kinds) if on["background"] else kinds[0]
+    hue, sat, val = (draw(rng, bp[n], on["background"]) for n in
                      ("hue", "saturation", "value"))
-    colors = (_hsv(hue, sat, val), _hsv(float(rng.uniform()) if on["background"] else hue,
+    colors = (hsv(hue, sat, val), hsv(float(rng.uniform()) if on["background"] else hue,
                                         sat, float(np.clip(val + rng.uniform(-0.3, 0.3), 0, 1))
                                         if on["background"] else val))
-    from generators.textures import TEXTURE_KINDS
-
-    texture = _choice(rng, TEXTURE_KINDS) if kind == "texture" else None
+    texture = choice(rng, TEXTURE_KINDS) if kind == "texture" else None
     bg_seed = int(rng.integers(2**31))
     image_index = -1
     if kind == "workspace":
@@ -388,41 +274,10 @@ def sample_scene(recipe: Recipe, assets: Mapping[str, list[Asset]], seed: int, *
     # Sensor: camera effects applied after rendering.
     rng = stream(seed, "sensor")
     sp = recipe.params("sensor")
-    sensor = {n: _draw(rng, sp[n], on["sensor"], kind="int" if n == "jpeg_quality" else "float")
+    sensor = {n: draw(rng, sp[n], on["sensor"], kind="int" if n == "jpeg_quality" else "float")
               for n in sp}
     attrs.update({f"sensor_{n}": v for n, v in sensor.items()})
     attrs["gen_classes"] = json.dumps(classes)
     h, w = recipe.size
     return SceneSpec(h, w, tuple(objects), tuple(lights), float(amb), camera, background,
                      sensor, attrs)
-
-
-def _place(rng: np.random.Generator, i: int, k: int, radius: float, size: float,
-           placed: list[tuple[np.ndarray, float]], on: bool) -> tuple[float, float]:
-    """x, z of object ``i`` of ``k``: random without overlaps when on, a fixed row when held."""
-    if radius <= 0 or (k == 1 and not on):
-        return (0.0, 0.0)
-    if not on:
-        spacing = 2 * radius / max(k - 1, 1)
-        return (-radius + i * spacing if k > 1 else 0.0, 0.0)
-    # 32 candidates on the disc (a fixed number of draws keeps the stream aligned); keep
-    # the one farthest from the objects already placed.
-    u = rng.uniform(size=(32, 2))
-    r, a = radius * np.sqrt(u[:, 0]), 2 * math.pi * u[:, 1]
-    xz = np.stack([r * np.cos(a), r * np.sin(a)], axis=1)
-    if not placed:
-        return float(xz[0, 0]), float(xz[0, 1])
-    centres = np.array([[p[0], p[2]] for p, _ in placed])
-    half = np.array([s for _, s in placed]) / 2 + size / 2
-    gaps = (np.linalg.norm(xz[:, None, :] - centres[None], axis=2) - half[None]).min(axis=1)
-    best = int(np.argmax(gaps))
-    return float(xz[best, 0]), float(xz[best, 1])
-
-
-def _light(cam_rot: np.ndarray, az_deg: float, el_deg: float,
-           rgb: tuple[float, float, float], intensity: float) -> Light:
-    az, el = math.radians(az_deg), math.radians(el_deg)
-    towards_light = np.array([math.sin(az) * math.cos(el), math.sin(el),
-                              math.cos(az) * math.cos(el)])
-    travel = -(cam_rot @ towards_light)
-    return Light(tuple(float(v) for v in travel), rgb, float(intensity))

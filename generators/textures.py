@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from curator.validation import check_scalar
 from generators.errors import GeneratorError
 
 TEXTURE_KINDS: tuple[str, ...] = ("checker", "stripes", "noise", "dots", "gradient")
@@ -43,8 +44,8 @@ def make_texture(kind: str, size: int, rng: np.random.Generator,
     if kind not in _MAKERS:
         raise GeneratorError(f"unknown texture kind {kind!r}: use one of "
                              f"{', '.join(TEXTURE_KINDS)}")
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
-        raise GeneratorError(f"texture size must be a positive pixel count, got {size!r}")
+    check_scalar(size, "texture size", min_val=1, error=GeneratorError,
+                 message="{name} must be a positive pixel count, got {value!r}")
     drawn = rng.integers(0, 256, size=(2, 3))
     palette = drawn.astype(np.float32) if colors is None else _check_colors(colors)
     weight = _MAKERS[kind](int(size), rng)

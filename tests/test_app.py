@@ -172,3 +172,14 @@ def test_cached_pages_refresh_when_the_workspace_changes(report_ws, tmp_path, mo
     ingest(ws, read_digits(310))  # 10 more real digits
     after = page("overview", ws.root, monkeypatch).metric[0].value
     assert before != after == f"{ws.samples.count():,}"
+
+
+def test_the_app_imports_nothing_from_the_cli():
+    """The app is a shell over the core: ``--where`` parsing comes from ``curator.query``."""
+    import ast
+
+    for path in sorted(APP.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not [n for n in names if n.startswith("curator.cli")], path

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from curator.executor import (
+from curator.executors import (
     ExecutorError,
     ProcessExecutor,
     SerialExecutor,
@@ -64,7 +64,7 @@ def test_kill_pools_stops_busy_workers_without_waiting(monkeypatch):
     waited for, and the next run gets a fresh pool."""
     import time
 
-    from curator.executor import kill_pools
+    from curator.executors import kill_pools
 
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
     pool = resolve_executor("local", 2)

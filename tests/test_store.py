@@ -265,3 +265,19 @@ def test_info_counts(ws):
     expected = sum(1 for i in range(12) if i % 4 == 0 and i % 2 == 0)
     assert real_train == expected
     assert info.bytes_on_disk > 0
+
+
+def test_the_marker_is_read_through_the_store(tmp_path):
+    ws = curator.init_workspace(tmp_path / "ws")
+    meta = json.loads((ws.root / "workspace.json").read_text())
+    marker = ws.marker()
+    assert (marker.workspace_id, marker.version) == (meta["workspace_id"], meta["version"])
+    assert marker.created_by == meta["created_by"]
+
+
+def test_workspace_info_round_trips(ws):
+    ws.append_samples(_rows(8))
+    info = ws.info()
+    again = type(info).from_dict(info.to_dict())
+    assert again.to_dict() == info.to_dict() and again.root == info.root
+    assert "n_samples" in info.to_frame().index and "<h4>" in info._repr_html_()

@@ -22,7 +22,7 @@ def _values(root: str, content: str, column: str) -> list[str]:
 
 
 def _filters(ws: Workspace) -> list[tuple]:
-    from curator.cli_common import parse_where
+    from curator.query import parse_where
 
     filters: list[tuple] = []
     cols = st.columns(3)

@@ -25,6 +25,7 @@ from PIL import Image
 
 from curator.embed.base import IMAGE_COLUMN, Embedder, EmbeddingError, as_rgb_float
 from curator.hashing import config_hash
+from curator.validation import check_scalar
 
 #: What to install for each part: running the model, or exporting it once.
 RUNTIME_EXTRA = "embed"
@@ -254,10 +255,8 @@ def ensure_onnx_model(model: str = "efficientnet_lite0", image_size: int = 224, 
 
 
 def _check_image_size(image_size: Any) -> None:
-    if isinstance(image_size, bool) or not isinstance(image_size, int) \
-            or not 32 <= image_size <= 1024:
-        raise EmbeddingError(f"cnn: image_size must be an integer in 32..1024, got "
-                             f"{image_size!r}")
+    check_scalar(image_size, "image_size", min_val=32, max_val=1024, error=EmbeddingError,
+                 message="cnn: {name} must be an integer in 32..1024, got {value!r}")
 
 
 # -- preprocessing --------------------------------------------------------------------------
@@ -326,15 +325,11 @@ class CnnEmbedder(Embedder):
     def _validate(self) -> None:
         _model_spec(self.model)
         _check_image_size(self.image_size)
-        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) \
-                or self.batch_size < 1:
-            raise EmbeddingError(f"cnn: batch_size must be a positive integer, got "
-                                 f"{self.batch_size!r}")
-        if self.threads is not None and (isinstance(self.threads, bool)
-                                         or not isinstance(self.threads, int)
-                                         or self.threads < 1):
-            raise EmbeddingError(f"cnn: threads must be a positive integer or None, got "
-                                 f"{self.threads!r}")
+        check_scalar(self.batch_size, "batch_size", min_val=1, error=EmbeddingError,
+                     message="cnn: {name} must be {expected}, got {value!r}")
+        check_scalar(self.threads, "threads", min_val=1, error=EmbeddingError,
+                     allow_none=True,
+                     message="cnn: {name} must be {expected} or None, got {value!r}")
 
     @property
     def dim(self) -> int:

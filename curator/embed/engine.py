@@ -18,8 +18,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curator.embed.base import IMAGE_COLUMN, Embedder, EmbeddingError, check_vectors
+from curator.embed.registry import make_embedder
 from curator.embed.store import EmbeddingInfo, EmbeddingStore, vectors_table
-from curator.executor import SerialExecutor, abandon, executor_name, resolve_executor
+from curator.executors import SerialExecutor, abandon, executor_name, resolve_executor
 from curator.fileio import file_lock, remove_stale_temp_files
 from curator.hashing import config_hash
 from curator.images import decode_bytes
@@ -130,7 +131,6 @@ def _transform_job(job: tuple[tuple[str, str, dict[str, Any], dict[str, np.ndarr
     (root, backend, params, state, digest), batch = job
     key = config_hash([root, backend, params, digest])  # the fitted arrays' bytes, too
     if _WORKER.get("key") != key:
-        from curator.embed import make_embedder
         from curator.store import open_workspace
 
         _WORKER.update(key=key, ws=open_workspace(root),
@@ -207,7 +207,7 @@ def embed_workspace(
     progress
         Called as ``progress(done, total)`` after each batch.
     executor, workers
-        Where batches are transformed (:mod:`curator.executor`): by default in this
+        Where batches are transformed (:mod:`curator.executors`): by default in this
         process; ``workers`` > 1 uses a local process pool, ``executor="ray"`` (or
         ``RAY_ADDRESS``) Ray tasks, ``workers`` of them in flight or, unset, the cluster's
         CPUs (the workspace must be on storage the workers see). Same vectors either way.

@@ -20,6 +20,7 @@ from curator.embed.base import (
     as_gray_float,
     as_rgb_float,
 )
+from curator.validation import check_scalar
 
 COLORS = ("gray", "rgb")
 
@@ -72,14 +73,13 @@ class PixelEmbedder(Embedder):
         self.random_state = random_state
 
     def _validate(self) -> None:
-        if not isinstance(self.size, int) or not 1 <= self.size <= 512:
-            raise EmbeddingError(f"pixels: size must be an integer in 1..512, got {self.size!r}")
+        check_scalar(self.size, "size", min_val=1, max_val=512, error=EmbeddingError,
+                     message="pixels: {name} must be an integer in 1..512, got {value!r}")
         if self.color not in COLORS:
             raise EmbeddingError(f"pixels: color must be one of {COLORS}, got {self.color!r}")
-        if self.n_components is not None and (
-                not isinstance(self.n_components, int) or self.n_components < 1):
-            raise EmbeddingError("pixels: n_components must be a positive integer or None, "
-                                 f"got {self.n_components!r}")
+        check_scalar(self.n_components, "n_components", min_val=1, error=EmbeddingError,
+                     allow_none=True,
+                     message="pixels: {name} must be {expected} or None, got {value!r}")
 
     def features(self, rows: pd.DataFrame) -> np.ndarray:
         """The normalised, resized pixels of every row, one flat row each."""

@@ -66,6 +66,9 @@ class ExportSummary(ResultMixin):
     seconds: float
     skipped: dict[str, int] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.path = Path(self.path)  # a str when read back from JSON
+
     def __str__(self) -> str:
         extra = "".join(f"; {v} {k}" for k, v in self.skipped.items() if v)
         return (f"exported {self.samples:,} sample(s) as {self.format} to {self.path} "

@@ -23,9 +23,11 @@ from curator.errors import CuratorError, ImageError
 from curator.fileio import atomic_write_bytes
 from curator.hashing import config_hash, text_id
 from curator.images import DecodedImage
+from curator.results import ResultMixin
 from curator.schema import REJECT_SCHEMA, SAMPLE_SCHEMA, conform_samples
 from curator.splits import SplitSpec
 from curator.store import Workspace
+from curator.validation import check_scalar
 from curator.version import __version__
 
 #: Images whose raw pixels exceed this are copied to ``media/`` instead of inlined.
@@ -65,7 +67,7 @@ class Reject:
 
 
 @dataclass
-class IngestSummary:
+class IngestSummary(ResultMixin):
     """What an ingest did: rows added, duplicates skipped, rejects with reasons."""
 
     format: str
@@ -108,9 +110,6 @@ class IngestSummary:
         head = "".join(f"<li>{html.escape(line.strip())}</li>" for line in str(self).splitlines())
         table = self.to_frame().to_html(index=False) if self.rejects else ""
         return f"<div class='curator-ingest'><ul>{head}</ul>{table}</div>"
-
-    def _repr_html_(self) -> str:
-        return self.to_html()
 
 
 def _sample_row(
@@ -216,8 +215,7 @@ def run_ingest(
     progress
         Called as ``progress(drafts_done, total)`` after each draft.
     """
-    if batch_rows < 1:
-        raise CuratorError(f"batch_rows must be >= 1, got {batch_rows}")
+    check_scalar(batch_rows, "batch_rows", min_val=1, message="{name} must be >= 1, got {value}")
     source = str(source_path)
     chash = config_hash({"format": fmt, **config, "split": str(split)})
     summary = IngestSummary(format=fmt, source_path=source, workspace=str(ws.root),
