@@ -507,7 +507,7 @@ def augment(
     move together) of real and synthetic samples; rows get source=augmented and parent_ids.
     Re-running with the same settings and seed skips samples already augmented."""
     with _errors_as_messages():
-        from generators.augment_run import augment as run_augment
+        from curator.workflows.augment import augment as run_augment
 
         ranges = {k: v for k, v in {
             "rotate_deg": _range_opt(rotate_deg, "rotate-deg"),
@@ -643,7 +643,7 @@ def demo(workspace: Annotated[Path, typer.Option(
             _print_generate(run_generate(ws, load_recipe("objects"), DEMO_OBJECTS // scale, seed=0,
                                          progress=progress))
         console.rule("[bold]5. augmentation: x4 label-consistent affine variants of the scenes")
-        from generators.augment_run import augment as run_augment
+        from curator.workflows.augment import augment as run_augment
 
         with _progress("augment") as progress:
             console.print(str(run_augment(ws, 4, seed=0, where="gen_recipe == 'objects'",

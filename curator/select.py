@@ -676,3 +676,9 @@ def target_points(specs: Sequence[Mapping[str, Any]], *, steps: int = 3,
             rows.append({"target": f"T{t} {label}", **point})
             quotas.append(q)
     return pd.DataFrame(rows), np.asarray(quotas, np.int64)
+
+
+# Public names for the per-stratum lookups (helper D's branch defines them; these aliases
+# let this branch run until the merge keeps D's version).
+ratio_for = _ratio_for
+size_for = _size_for
