@@ -132,3 +132,13 @@ def test_a_variant_is_reproducible_from_the_run_seed_and_parent_id(scenes):
                                        check_augment_ranges({}))[int(row["aug_variant"])]
     assert params.rotate_deg == pytest.approx(row["aug_rotate_deg"])
     assert np.array_equal(variant.image, _png(row["image_bytes"]))
+
+
+def test_augment_summary_round_trips(tmp_path):
+    from curator.workflows.augment import AugmentSummary
+
+    summary = AugmentSummary("abc123", 7, 2, parents_seen=3, parents_augmented=3, written=6,
+                             seconds=0.25)
+    back = AugmentSummary.load(summary.save(tmp_path / "augment.json"))
+    assert back == summary and back.to_dict() == summary.to_dict()
+    assert str(back) == str(summary)

@@ -335,3 +335,21 @@ def test_synthetic_rows_without_a_recipe_are_analysed_as_their_own_group(tmp_pat
     assert bare[0].finding("confounder", "bg_kind") is not None
     planted = [r for t, r in results.items() if t.endswith("recipe planted")]
     assert planted and planted[0].finding("confounder", "bg_kind") is None
+
+
+def test_recipe_groups_hold_the_main_synthetic_set_only():
+    """Ablation variants, oversampling renders and augmented copies stay out of the
+    per-recipe groups (the experiments' synthetic candidates are the same rows)."""
+    import pandas as pd
+
+    from reports.build import _recipe_groups
+
+    frame = pd.DataFrame({
+        "sample_id": [f"s{i}" for i in range(6)],
+        "source": ["real", "synthetic", "synthetic", "synthetic", "synthetic", "augmented"],
+        "gen_recipe": [None, "digits3d", "digits3d", "digits3d", "digits3d", "digits3d"],
+        "gen_ablated": [None, "none", "lighting", "none", "", "none"],
+        "oversample_kind": [None, None, None, "interpolate", None, None]})
+    groups = dict(_recipe_groups(frame))
+    assert list(groups) == ["real", "recipe digits3d"]
+    assert groups["recipe digits3d"]["sample_id"].tolist() == ["s1", "s4"]
