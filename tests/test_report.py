@@ -353,3 +353,19 @@ def test_recipe_groups_hold_the_main_synthetic_set_only():
     groups = dict(_recipe_groups(frame))
     assert list(groups) == ["real", "recipe digits3d"]
     assert groups["recipe digits3d"]["sample_id"].tolist() == ["s1", "s4"]
+
+
+def test_report_document_round_trips_through_its_json(report_ws, tmp_path):
+    from reports.document import ReportDocument, Section
+
+    doc = build_report(report_ws, ReportConfig(n_boot=10, sections=("balance", "gap")))
+    back = ReportDocument.from_dict(doc.to_dict())
+    assert back.to_dict() == doc.to_dict()
+    (tmp_path / "report.json").write_text(doc.to_json())
+    loaded = ReportDocument.load(tmp_path / "report.json")
+    assert loaded.to_json() == doc.to_json()
+    section = doc.sections[0]
+    assert Section.from_dict(section.to_dict()).to_dict() == section.to_dict()
+    frame = doc.to_frame()
+    assert list(frame.columns) == ["section", "kind", "subject", "severity", "message"]
+    assert len(frame) == len(doc.findings()) and len(section.to_frame()) <= len(frame)

@@ -41,6 +41,9 @@ AUGMENTABLE_SOURCES = ("real", "synthetic")  # never augment augmentations or ov
 
 @dataclass
 class AugmentSummary(ResultMixin):
+    """What an augment run did: its config and seed, parents seen, skipped and augmented,
+    rows written. Round-trips through ``to_dict``/``from_dict`` and ``save``/``load``."""
+
     config_hash: str
     seed: int
     variants_per_sample: int
