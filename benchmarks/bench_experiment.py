@@ -2,7 +2,7 @@
 
 Builds a temporary workspace (all 1,797 scikit-learn digits, ``--synthetic`` rendered
 ``digits3d`` samples, the 8x8 ``pixels`` embedding), then times, for each proxy model,
-``curator.experiment_runs.ratio_experiment`` over 5 real shares (0, 0.1, 0.25, 0.5, 1) x 3
+``curator.workflows.experiments.ratio_experiment`` over 5 real shares (0, 0.1, 0.25, 0.5, 1) x 3
 seeds (15 runs: the issue's "full sweep"), end to end: loading, the held-out split and its
 leakage guard, the ``mix`` selector, fitting, scoring, caching, summarizing.
 
@@ -45,12 +45,13 @@ def build(root: Path, n_synthetic: int):
 
 def bare_fits(ws, model: str) -> float:
     """The same mixes' fits and predictions alone (mixes drawn beforehand, untimed)."""
-    from curator.experiment_runs import default_synthetic, load_sweep_data
     from curator.experiments import fit_proxy, mix_points, mix_rows
+    from curator.provenance import is_main_synthetic
+    from curator.workflows.experiments import load_sweep_data
 
     frame, data = load_sweep_data(ws, "pixels")
     scored = data.scored_labels()
-    syn = default_synthetic(frame) & data.holdout.trainable & scored
+    syn = is_main_synthetic(frame) & data.holdout.trainable & scored
     real = (frame["source"] == "real").to_numpy() & data.holdout.trainable & scored
     per_class = int(real.sum()) // len(set(data.labels[real].tolist()))
     held = data.holdout.heldout
@@ -69,7 +70,7 @@ def main() -> None:
     parser.add_argument("--synthetic", type=int, default=900, help="digits3d renders")
     parser.add_argument("--models", default="logistic,mlp,hgb")
     args = parser.parse_args()
-    from curator.experiment_runs import ratio_experiment
+    from curator.workflows.experiments import ratio_experiment
 
     print(machine_line() + f"; scikit-learn {sklearn.__version__}")
     with tempfile.TemporaryDirectory(prefix="bench_experiment_") as tmp:

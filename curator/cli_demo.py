@@ -62,7 +62,7 @@ def demo(workspace: Annotated[Path, typer.Option(
                                                 DEMO_OBJECTS // scale, seed=0,
                                                 progress=progress))
         console.rule("[bold]5. augmentation: x4 label-consistent affine variants of the scenes")
-        from generators.augment_run import augment as run_augment
+        from curator.workflows.augment import augment as run_augment
 
         with _progress("augment") as progress:
             console.print(str(run_augment(ws, 4, seed=0, where="gen_recipe == 'objects'",

@@ -18,6 +18,7 @@ from curator.cli_common import (
 )
 from curator.errors import CuratorError
 from curator.store import open_workspace
+from curator.validation import check_scalar
 
 experiment_app = typer.Typer(
     help="Experiments scored on real held-out data: the real:synthetic ratio sweep and "
@@ -124,11 +125,12 @@ def ratio(
     --synthetic-per-real 1,4 --regime mixed,pretrain
     """
     with _errors_as_messages():
-        from curator.experiment_runs import ratio_experiment
+        from curator.workflows.experiments import ratio_experiment
 
         budgets = _numbers(real_counts, "--real-counts", int) or [None]
-        if any(b is not None and b < 1 for b in budgets):
-            raise CuratorError("--real-counts must be positive")
+        for b in budgets:
+            check_scalar(b, "--real-counts", min_val=1, allow_none=True,
+                         message="--real-counts must be positive")
         regimes = [r.strip() for r in regime.split(",") if r.strip()]
         ws = open_workspace(workspace)
         with _progress("ratio sweep runs") as progress:
@@ -176,7 +178,7 @@ def ablation(
     Example: curator experiment ablation digits3d -w WS --real-count 100 --augment 2
     """
     with _errors_as_messages():
-        from curator.experiment_runs import ablation_experiment
+        from curator.workflows.experiments import ablation_experiment
 
         ws = open_workspace(workspace)
         with _progress("ablation runs") as progress:
@@ -194,7 +196,7 @@ def register(app: typer.Typer) -> None:
 
 def demo_experiments(ws) -> None:
     """The demo's experiment step: the digits ratio sweep and the digits3d ablation."""
-    from curator.experiment_runs import ablation_experiment, ratio_experiment
+    from curator.workflows.experiments import ablation_experiment, ratio_experiment
 
     console.rule("[bold]8. experiments: which real:synthetic ratio, which randomizations "
                  "(real held-out digits)")

@@ -250,7 +250,7 @@ def augment(
     move together) of real and synthetic samples; rows get source=augmented and parent_ids.
     Re-running with the same settings and seed skips samples already augmented."""
     with _errors_as_messages():
-        from generators.augment_run import augment as run_augment
+        from curator.workflows.augment import augment as run_augment
 
         ranges = {k: v for k, v in {
             "rotate_deg": _range_opt(rotate_deg, "rotate-deg"),

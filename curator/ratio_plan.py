@@ -12,7 +12,8 @@ rule), why a request is infeasible, and two predictions for the synthetic part:
   chosen and lies within the real samples' median nearest-neighbour distance.
 
 Predictions assume the closest synthetic samples are taken first; the mix selector
-anchors them on its real draw, so the saved mix can differ slightly.
+anchors them on its real draw, so the saved mix can differ slightly. Reading the inputs
+from a workspace and saving the mix is :mod:`curator.workflows.ratio`.
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ import numpy as np
 import pandas as pd
 
 from curator.neighbors import NeighborIndex, as_float32
+from curator.results import ResultMixin
 from curator.select import SelectionError, mix_counts, ratio_for, size_for
 
 
 @dataclass(frozen=True)
-class StratumStats:
+class StratumStats(ResultMixin):
     """What :func:`plan_mix` needs of one stratum (all arrays small: one value per sample)."""
 
     stratum: str
@@ -42,6 +44,16 @@ class StratumStats:
     nearest_synthetic_distance: np.ndarray
     #: median distance between real samples' nearest neighbours: the coverage radius
     radius: float
+
+    def result_title(self) -> str:
+        return f"stratum {self.stratum}"
+
+    def result_fields(self) -> dict[str, Any]:
+        near = self.synthetic_distance
+        return {"stratum": self.stratum, "n_real": self.n_real,
+                "n_synthetic": self.n_synthetic, "radius": self.radius,
+                "nearest_synthetic_distance_median": float(np.median(near)) if len(near)
+                else float("nan")}
 
 
 def mix_statistics(X: Any, strata: Sequence[str], is_real: Any, is_synthetic: Any
@@ -122,9 +134,8 @@ def _weighted(values: pd.Series, weights: Any) -> float:
     return float((v[ok] * w[ok]).sum() / w[ok].sum()) if ok.any() else float("nan")
 
 
-# -- over a workspace -----------------------------------------------------------------------
 @dataclass
-class MixInputs:
+class MixInputs(ResultMixin):
     """Row-aligned inputs of a workspace mix: ids, vectors, strata, which side each is."""
 
     embedding: str
@@ -135,46 +146,16 @@ class MixInputs:
     is_real: np.ndarray
     is_synthetic: np.ndarray
 
+    def result_title(self) -> str:
+        return f"mix inputs ({self.embedding}, by {self.by})"
 
-def workspace_mix_inputs(ws: Any, embedding: str, *, by: str = "label") -> MixInputs:
-    """Real samples and the full recipes' renders (no ablation variants, no oversampling
-    renders) with a vector in ``embedding``, and their stratum keys (``--by``)."""
-    from curator.embed import load_embedding
-    from curator.experiment_runs import default_synthetic
-    from curator.strata import stratum_keys
+    def result_fields(self) -> dict[str, Any]:
+        return {"embedding": self.embedding, "by": self.by, "rows": len(self.ids),
+                "dim": int(self.X.shape[1]) if self.X.ndim == 2 else 0,
+                "strata": len(set(self.strata.tolist())), "real": int(self.is_real.sum()),
+                "synthetic": int(self.is_synthetic.sum())}
 
-    emb = load_embedding(ws, embedding)
-    frame = ws.to_pandas(ws.scalar_columns())
-    frame = frame[frame["sample_id"].isin(set(emb.ids.tolist()))]
-    frame = frame.sort_values("sample_id", kind="stable").reset_index(drop=True)
-    real = (frame["source"] == "real").to_numpy()
-    syn = default_synthetic(frame)
-    keep = real | syn
-    frame = frame[keep].reset_index(drop=True)
-    if frame.empty:
-        raise SelectionError(f"no real or synthetic samples with a vector in {embedding!r}")
-    X = emb.vectors[emb.positions(frame["sample_id"].tolist())]
-    return MixInputs(embedding, by, frame["sample_id"].to_numpy(), X,
-                     stratum_keys(frame, by).astype(str).to_numpy(), real[keep], syn[keep])
-
-
-def save_mix(ws: Any, name: str, inputs: MixInputs,
-             synthetic_per_real: float | Mapping[str, float], *,
-             n_total: int | Mapping[str, int] | None = None, random_state: int = 0,
-             overwrite: bool = False) -> tuple[str, Any]:
-    """Select the planned mix (:func:`curator.select.select_mix`) and save it as subset
-    ``name`` and as a manifest; returns ``(subset path, Manifest)``."""
-    from curator.manifest import write_manifest
-    from curator.select import select_mix
-    from curator.subsets import save_subset
-
-    sel = select_mix(inputs.X, ids=inputs.ids, is_real=inputs.is_real,
-                     is_synthetic=inputs.is_synthetic, strata=inputs.strata,
-                     synthetic_per_real=synthetic_per_real, n_total=n_total,
-                     random_state=random_state)
-    config = {"method": "mix", "embedding": inputs.embedding, "by": inputs.by,
-              "synthetic_per_real": synthetic_per_real, "n_total": n_total,
-              "random_state": random_state}
-    path = save_subset(ws, name, sel, overwrite=overwrite, extra={"embedding": inputs.embedding,
-                                                                 "by": inputs.by})
-    return path, write_manifest(ws, name, sel.ids, config=config)
+    def to_frame(self) -> pd.DataFrame:
+        """One row per sample: id, stratum and side (the vectors stay in ``X``)."""
+        return pd.DataFrame({"sample_id": self.ids, "stratum": self.strata,
+                             "is_real": self.is_real, "is_synthetic": self.is_synthetic})

@@ -20,12 +20,14 @@ from curator.embed import list_embeddings, load_embedding
 from curator.errors import CuratorError
 from curator.hashing import config_hash
 from curator.neighbors import NeighborIndex
+from curator.provenance import is_main_synthetic, is_real
 from curator.requests import GenerationRequest, requests_frame
 from curator.results import AnalysisResult, Finding, new_figure
 from curator.select import Selection, parse_target
 from curator.stats import attribute_columns
 from curator.store import Workspace
 from curator.strata import parse_by, stratum_keys
+from curator.validation import check_scalar
 from reports.document import ReportDocument, Section
 
 #: Section keys in report order (``--sections`` takes a subset).
@@ -37,10 +39,6 @@ SHARED_K = 10
 
 #: Fewer embedded samples than this and the vector-based sections say so instead of running.
 MIN_EMBEDDED = 12
-
-#: Rows of a "synthetic" set that are the main recipe, not an ablation variant.
-_NOT_ABLATED = ("none", "", None)
-
 
 @dataclass
 class ReportConfig:
@@ -64,8 +62,8 @@ class ReportConfig:
             raise CuratorError(f"unknown report section(s) {unknown}; choose from "
                                f"{', '.join(SECTIONS)}")
         for name in ("n_boot", "n_permutations", "k", "max_samples", "target_count"):
-            if int(getattr(self, name)) < 1:
-                raise CuratorError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+            check_scalar(getattr(self, name), name, min_val=1,
+                         message="{name} must be >= 1, got {value!r}")
 
     @property
     def config_hash(self) -> str:
@@ -133,18 +131,6 @@ def selection_result(sel: Selection, title: str) -> AnalysisResult:
 
 
 # -- sections -------------------------------------------------------------------------------
-def _is_real(frame: pd.DataFrame) -> np.ndarray:
-    return (frame["source"] == "real").to_numpy()
-
-
-def _is_main_synthetic(frame: pd.DataFrame) -> np.ndarray:
-    syn = (frame["source"] == "synthetic").to_numpy()
-    if "gen_ablated" in frame:
-        ablated = frame["gen_ablated"]
-        syn = syn & (ablated.isin(_NOT_ABLATED) | ablated.isna()).to_numpy()
-    return syn
-
-
 def _shared_labels(frame: pd.DataFrame, label: str, a: np.ndarray, b: np.ndarray
                    ) -> np.ndarray:
     """Rows whose label occurs on both sides (real digits vs synthetic digits, not chairs)."""
@@ -194,7 +180,7 @@ def _recipe_groups(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     # Augmented and oversampled rows carry their parents' generator attributes: counting the
     # copies as samples would make every chance hole or association look significant. An
     # ablation variant holds a randomizer fixed on purpose: a spike, not a bias.
-    rest = frame[_is_main_synthetic(frame)]
+    rest = frame[is_main_synthetic(frame)]
     if "gen_recipe" not in rest:
         return groups + ([("synthetic", rest)] if len(rest) else [])
     recipe = rest["gen_recipe"]
@@ -270,7 +256,7 @@ def _label_quality(data: ReportData, cfg: ReportConfig) -> Section:
 def _real_vs_synthetic(data: ReportData, cfg: ReportConfig
                        ) -> tuple[np.ndarray, np.ndarray, str | None]:
     frame = data.embedded
-    real, syn = _is_real(frame), _is_main_synthetic(frame)
+    real, syn = is_real(frame), is_main_synthetic(frame)
     if not real.any():
         return real, syn, "no real samples with vectors"
     if not syn.any():
@@ -458,8 +444,8 @@ def _plot_nearest(result: AnalysisResult, *, nearest: np.ndarray, threshold: flo
 
 
 def _ablation(data: ReportData, cfg: ReportConfig, experiments: Path | None) -> Section:
-    from curator.experiment_runs import saved_experiments
     from curator.gap import ablation_gaps
+    from curator.workflows.experiments import saved_experiments
 
     title = "Ablations and experiments"
     intro = ("Each ablation variant (one randomizer held at its default) against real data: "
@@ -471,7 +457,7 @@ def _ablation(data: ReportData, cfg: ReportConfig, experiments: Path | None) -> 
     skipped = None
     if (why := _needs_vectors(data)) is None:
         frame = data.embedded
-        real = _is_real(frame)
+        real = is_real(frame)
         syn = (frame["source"] == "synthetic").to_numpy()
         if "gen_ablated" not in frame or not real.any() or not syn.any() \
                 or frame.loc[syn, "gen_ablated"].nunique() < 2:

@@ -9,9 +9,12 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from curator.requests import GenerationRequest, requests_json
 from curator.results import AnalysisResult, jsonable
@@ -69,6 +72,17 @@ class Section:
     def to_dict(self) -> dict[str, Any]:
         return {"title": self.title, "anchor": self.anchor, "intro": self.intro,
                 "skipped": self.skipped, "results": [r.to_dict() for r in self.results]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Section:
+        """Rebuild a section from :meth:`to_dict` (tables as saved; no figures)."""
+        return cls(title=data["title"], intro=data.get("intro", ""),
+                   results=[AnalysisResult.from_dict(r) for r in data.get("results", [])],
+                   skipped=data.get("skipped"))
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per finding of this section's results."""
+        return _findings_frame([(self.title, f) for r in self.results for f in r.findings])
 
     def _repr_html_(self) -> str:
         return self.to_html()
@@ -151,11 +165,35 @@ class ReportDocument:
                 "sections": [s.to_dict() for s in self.sections],
                 "requests": [r.to_dict() for r in self.requests]}
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ReportDocument:
+        """Rebuild a report from :meth:`to_dict` (its ``report.json``: tables as saved, no
+        figures)."""
+        return cls(title=data["title"], meta=dict(data.get("meta", {})),
+                   sections=[Section.from_dict(s) for s in data.get("sections", [])],
+                   requests=[GenerationRequest.from_dict(r, where=f"request {i}")
+                             for i, r in enumerate(data.get("requests", []))])
+
+    @classmethod
+    def load(cls, path: str | Path) -> ReportDocument:
+        """Read a saved ``report.json`` (what :meth:`to_json` wrote)."""
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per finding, with its section, in report order."""
+        return _findings_frame(self.findings())
+
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=1, sort_keys=False, allow_nan=False) + "\n"
 
     def requests_json(self) -> str:
         return requests_json(self.requests)
+
+
+def _findings_frame(found: list[tuple[str, Any]]) -> pd.DataFrame:
+    return pd.DataFrame([{"section": t, "kind": f.kind, "subject": f.subject,
+                          "severity": f.severity, "message": f.message} for t, f in found],
+                        columns=["section", "kind", "subject", "severity", "message"])
 
 
 def saved_findings(path: Path, *, severities: tuple[str, ...] = ("alert", "warning"),

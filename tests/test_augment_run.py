@@ -12,7 +12,7 @@ from PIL import Image
 
 from curator import init_workspace
 from curator.images import encode_png, from_array
-from generators.augment_run import augment
+from curator.workflows.augment import augment
 from generators.errors import GeneratorError
 from generators.recipe import load_recipe
 from generators.run import generate
@@ -117,18 +117,28 @@ def test_summaries_render_as_tables_and_html(scenes):
 
 
 def test_a_variant_is_reproducible_from_the_run_seed_and_parent_id(scenes):
+    from curator.workflows.augment import parent_rng
     from generators.augment import augment_variants, check_augment_ranges
-    from generators.augment_run import parent_rng
 
     augment(scenes, 2, seed=77)
     rows = scenes.to_pandas(filters=[("aug_seed", "==", 77)])
     row = rows.sort_values(["aug_variant"]).iloc[-1]
     (parent_id,) = row["parent_ids"]
     (parent,) = scenes.to_table(filters=[("sample_id", "==", parent_id)]).to_pylist()
-    from generators.augment_run import _parent_frame
+    from curator.workflows.augment import _parent_frame
 
     frame, _ = _parent_frame(scenes, parent)
     params, variant = augment_variants(frame, 2, parent_rng(77, parent_id),
                                        check_augment_ranges({}))[int(row["aug_variant"])]
     assert params.rotate_deg == pytest.approx(row["aug_rotate_deg"])
     assert np.array_equal(variant.image, _png(row["image_bytes"]))
+
+
+def test_augment_summary_round_trips(tmp_path):
+    from curator.workflows.augment import AugmentSummary
+
+    summary = AugmentSummary("abc123", 7, 2, parents_seen=3, parents_augmented=3, written=6,
+                             seconds=0.25)
+    back = AugmentSummary.load(summary.save(tmp_path / "augment.json"))
+    assert back == summary and back.to_dict() == summary.to_dict()
+    assert str(back) == str(summary)

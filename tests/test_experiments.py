@@ -279,3 +279,49 @@ def test_cli_ratio_and_ablation_end_to_end_and_in_the_report(digits_mix_ws):
                          (["--real-counts", "ten"], "--real-counts must be")):
         out = runner.invoke(app, ["experiment", "ratio", "-w", str(ws.root), *bad])
         assert out.exit_code == 2 and message in out.output, out.output
+
+
+def test_the_package_keeps_every_name_importable_from_curator_experiments():
+    import curator.experiments as experiments
+    from curator.experiments import data, mixes, plots, proxy, runs, summary
+
+    for name in experiments.__all__:
+        assert getattr(experiments, name) is not None, name
+    assert experiments.heldout_split is data.heldout_split
+    assert experiments.mix_rows is mixes.mix_rows and experiments.fit_proxy is proxy.fit_proxy
+    assert experiments.RunCache is runs.RunCache and experiments.plot_sweep is plots.plot_sweep
+    assert experiments.ExperimentSummary is summary.ExperimentSummary
+
+
+def test_experiment_results_round_trip(tmp_path):
+    from curator.experiments import ExperimentSummary, Holdout
+    from curator.results import AnalysisResult
+
+    frame, X = world(0.0)
+    data, runs = sweep(frame, X, points=mix_points([0, 1], [1]), seeds=2)
+    hold = data.holdout
+    back = Holdout.from_dict(hold.to_dict())
+    assert back.to_dict() == hold.to_dict()
+    assert np.array_equal(back.trainable, hold.trainable) and back.how == hold.how
+    assert back.to_frame().loc["heldout", "value"] == int(hold.heldout.sum())
+    assert hold._repr_html_().startswith("<h4>held-out split</h4>")
+
+    syn = (frame.source == "synthetic").to_numpy()
+    arms = {"none": syn & (np.arange(len(X)) % 2 == 0), "sensor": syn & (np.arange(len(X))
+                                                                         % 2 == 1)}
+    ablation = summarize_ablation(run_ablation(data, (frame.source == "real").to_numpy(),
+                                               arms, budget=9, seeds=2))
+    for result in (summarize_runs(runs), ablation):
+        full = result.to_dict(max_rows=None)
+        again = AnalysisResult.from_dict(full)
+        assert again.to_dict(max_rows=None) == full
+        assert again.plot_fns == result.plot_fns and len(again.figures()) == 1
+
+    done = ExperimentSummary("ratio", tmp_path / "ratio-abc", summarize_runs(runs), 4, 2,
+                             ["a note"])
+    loaded = ExperimentSummary.load(done.save(tmp_path / "summary.json"))
+    assert loaded.to_dict() == done.to_dict()
+    assert loaded.directory == done.directory and loaded.result.plot_fns == [
+        done.result.plot_fns[0]]
+    assert set(loaded.result.tables["points"].columns) == set(done.to_frame().columns)
+    assert done._repr_html_().startswith("<h4>ratio experiment</h4>")

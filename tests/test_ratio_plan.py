@@ -84,3 +84,35 @@ def test_a_stratum_with_real_samples_only_plans_without_synthetic():
     plan = plan_mix(mix_statistics(X, strata, real, syn), 1.0).set_index("stratum")
     row = plan.loc["real-only"]
     assert row.synthetic == 0 and row.coverage == 0 and "only 0 synthetic" in row.note
+
+
+def test_stratum_stats_and_mix_inputs_round_trip(tmp_path):
+    import pandas as pd
+
+    from curator.ratio_plan import MixInputs, StratumStats
+
+    X, strata, real, syn = data(n=300)
+    stats = mix_statistics(X, strata, real, syn)
+    back = {k: StratumStats.from_dict(v.to_dict()) for k, v in stats.items()}
+    for k, st in stats.items():
+        assert back[k].to_dict() == st.to_dict() and back[k] == back[k]
+        assert np.array_equal(back[k].nearest_synthetic_rank, st.nearest_synthetic_rank)
+    pd.testing.assert_frame_equal(plan_mix(back, {"*": 1.0, "d": 3.0}),
+                                  plan_mix(stats, {"*": 1.0, "d": 3.0}))
+    assert stats["a"].to_frame().loc["n_real", "value"] == stats["a"].n_real
+    assert stats["a"]._repr_html_().startswith("<h4>stratum a</h4>")
+
+    inputs = MixInputs("pixels", "label", np.arange(len(X)).astype(str), X, strata, real, syn)
+    again = MixInputs.load(inputs.save(tmp_path / "inputs.json"))
+    assert again.to_dict() == inputs.to_dict()
+    assert again.X.dtype == np.float32 and np.array_equal(again.X, inputs.X)
+    assert list(inputs.to_frame().columns) == ["sample_id", "stratum", "is_real",
+                                               "is_synthetic"]
+    assert "mix inputs" in inputs._repr_html_()
+
+
+def test_ratio_plan_uses_the_public_per_stratum_lookups():
+    from curator import select
+
+    assert select.ratio_for("b", {"*": 0.5, "b": 2.0}) == 2.0
+    assert select.size_for("a", {"a": 60}) == 60 and select.size_for("a", None) is None

@@ -335,3 +335,37 @@ def test_synthetic_rows_without_a_recipe_are_analysed_as_their_own_group(tmp_pat
     assert bare[0].finding("confounder", "bg_kind") is not None
     planted = [r for t, r in results.items() if t.endswith("recipe planted")]
     assert planted and planted[0].finding("confounder", "bg_kind") is None
+
+
+def test_recipe_groups_hold_the_main_synthetic_set_only():
+    """Ablation variants, oversampling renders and augmented copies stay out of the
+    per-recipe groups (the experiments' synthetic candidates are the same rows)."""
+    import pandas as pd
+
+    from reports.build import _recipe_groups
+
+    frame = pd.DataFrame({
+        "sample_id": [f"s{i}" for i in range(6)],
+        "source": ["real", "synthetic", "synthetic", "synthetic", "synthetic", "augmented"],
+        "gen_recipe": [None, "digits3d", "digits3d", "digits3d", "digits3d", "digits3d"],
+        "gen_ablated": [None, "none", "lighting", "none", "", "none"],
+        "oversample_kind": [None, None, None, "interpolate", None, None]})
+    groups = dict(_recipe_groups(frame))
+    assert list(groups) == ["real", "recipe digits3d"]
+    assert groups["recipe digits3d"]["sample_id"].tolist() == ["s1", "s4"]
+
+
+def test_report_document_round_trips_through_its_json(report_ws, tmp_path):
+    from reports.document import ReportDocument, Section
+
+    doc = build_report(report_ws, ReportConfig(n_boot=10, sections=("balance", "gap")))
+    back = ReportDocument.from_dict(doc.to_dict())
+    assert back.to_dict() == doc.to_dict()
+    (tmp_path / "report.json").write_text(doc.to_json())
+    loaded = ReportDocument.load(tmp_path / "report.json")
+    assert loaded.to_json() == doc.to_json()
+    section = doc.sections[0]
+    assert Section.from_dict(section.to_dict()).to_dict() == section.to_dict()
+    frame = doc.to_frame()
+    assert list(frame.columns) == ["section", "kind", "subject", "severity", "message"]
+    assert len(frame) == len(doc.findings()) and len(section.to_frame()) <= len(frame)

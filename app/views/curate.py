@@ -13,8 +13,9 @@ MAX_SLIDERS = 40
 
 @st.cache_resource(show_spinner="searching neighbours once per stratum ...", max_entries=8)
 def _inputs(root: str, content: str, embedding: str, by: str):
-    from curator.ratio_plan import mix_statistics, workspace_mix_inputs
+    from curator.ratio_plan import mix_statistics
     from curator.store import open_workspace
+    from curator.workflows.ratio import workspace_mix_inputs
 
     inputs = workspace_mix_inputs(open_workspace(root), embedding, by=by)
     return inputs, mix_statistics(inputs.X, inputs.strata, inputs.is_real,
@@ -22,7 +23,8 @@ def _inputs(root: str, content: str, embedding: str, by: str):
 
 
 def body(ws: Workspace) -> None:
-    from curator.ratio_plan import plan_mix, save_mix
+    from curator.ratio_plan import plan_mix
+    from curator.workflows.ratio import save_mix
 
     st.title("Curate ratios")
     c1, c2 = st.columns(2)

@@ -1,5 +1,8 @@
 """Augmentation runs: N label-consistent affine variants of workspace samples, as new rows.
 
+The workflow around the pure affine maths of :mod:`generators.augment`: it reads parents
+from the workspace and appends the variants.
+
 Each variant is ``source=augmented`` with its parent in ``parent_ids`` and the parent's
 attributes plus ``aug_*`` parameters. Parents already augmented with the same settings and
 seed are skipped, so a killed run resumes without duplicates.
@@ -20,6 +23,7 @@ from curator.hashing import config_hash, text_id
 from curator.images import decode_bytes, encode_png
 from curator.results import ResultMixin
 from curator.schema import CORE_COLUMNS
+from curator.validation import check_scalar
 from generators.augment import (
     AffineParams,
     affine_matrix,
@@ -37,6 +41,9 @@ AUGMENTABLE_SOURCES = ("real", "synthetic")  # never augment augmentations or ov
 
 @dataclass
 class AugmentSummary(ResultMixin):
+    """What an augment run did: its config and seed, parents seen, skipped and augmented,
+    rows written. Round-trips through ``to_dict``/``from_dict`` and ``save``/``load``."""
+
     config_hash: str
     seed: int
     variants_per_sample: int
@@ -160,10 +167,11 @@ def augment(ws: Any, n: int, *, seed: int = 0, ranges: Mapping[str, Any] | None 
     ``split`` (default ``train``: augmenting evaluation data would inflate scores) and
     ``where`` (a pandas query over the rows' columns) choose the parents.
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise GeneratorError(f"n must be a positive number of variants per sample, got {n!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise GeneratorError(f"seed must be a non-negative whole number, got {seed!r}")
+    n = check_scalar(n, "n", min_val=1, error=GeneratorError,
+                     message="{name} must be a positive number of variants per sample, "
+                     "got {value!r}")
+    seed = check_scalar(seed, "seed", min_val=0, error=GeneratorError,
+                        message="{name} must be a non-negative whole number, got {value!r}")
     full_ranges = check_augment_ranges(ranges or {})
     aug_hash = config_hash({"augment": {k: list(v) if isinstance(v, tuple) else v
                                         for k, v in full_ranges.items()},

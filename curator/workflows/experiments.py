@@ -1,7 +1,9 @@
 """Ratio sweeps and ablations over a workspace: load, hold out, run (resumable), save.
 
-Results live in ``WS/experiments/<kind>-<config>/``: ``experiment.json`` (what was asked),
-``runs/`` (one JSON file per completed run, so a killed experiment resumes) and
+The workflow around the pure :mod:`curator.experiments`: it reads the workspace, renders
+and augments missing arms (:mod:`generators`, :mod:`curator.workflows.augment`) and writes
+the runs. Results live in ``WS/experiments/<kind>-<config>/``: ``experiment.json`` (what
+was asked), ``runs/`` (one JSON file per completed run, so a killed experiment resumes) and
 ``runs.json`` (every run, for the report). The report's ablation section shows them.
 """
 
@@ -33,6 +35,7 @@ from curator.experiments import (
 )
 from curator.fileio import atomic_write_bytes
 from curator.hashing import config_hash
+from curator.provenance import is_main_synthetic, is_real, recipe_renders
 from curator.results import AnalysisResult, jsonable
 from curator.store import Workspace
 
@@ -93,24 +96,6 @@ def load_sweep_data(ws: Workspace, embedding: str, *, label: str = "label",
     return frame, data
 
 
-def recipe_renders(frame: pd.DataFrame) -> np.ndarray:
-    """Rendered samples that are a recipe's own output, not oversampling renders
-    (``curator oversample --render``: a pool of their own, chosen for the minority)."""
-    mask = (frame["source"] == "synthetic").to_numpy().copy()
-    if "oversample_kind" in frame:
-        mask &= frame["oversample_kind"].isna().to_numpy()
-    return mask
-
-
-def default_synthetic(frame: pd.DataFrame) -> np.ndarray:
-    """Rendered samples of the full recipes: :func:`recipe_renders` without the ablation
-    variants."""
-    mask = recipe_renders(frame)
-    if "gen_ablated" in frame:
-        mask &= (frame["gen_ablated"].isna() | (frame["gen_ablated"] == "none")).to_numpy()
-    return mask
-
-
 def _directory(ws: Workspace, kind: str, config: dict[str, Any]) -> Path:
     key = {**config, "version": EXPERIMENT_VERSION, "finetune_iter": FINETUNE_ITER}
     return ws.root / "experiments" / f"{kind}-{config_hash(jsonable(key))}"
@@ -145,15 +130,16 @@ def ratio_experiment(ws: Workspace, embedding: str = "pixels", *,
                      ) -> ExperimentSummary:
     """The real:synthetic ratio sweep on ``embedding``, scored on the real held-out split.
 
-    ``synthetic`` filters the synthetic candidates (default: rendered samples of the full
-    recipes, :func:`default_synthetic`); real candidates are the real samples outside the
-    held-out split and its leakage guard. Completed runs are cached, so re-running (or a
-    run after an interruption) only trains what is missing.
+    ``synthetic`` filters the synthetic candidates (default: the main synthetic set, rendered
+    samples of the full recipes, :func:`curator.provenance.is_main_synthetic`); real
+    candidates are the real samples outside the held-out split and its leakage guard.
+    Completed runs are cached, so re-running (or a run after an interruption) only trains
+    what is missing.
     """
     frame, data = load_sweep_data(ws, embedding, by=by, heldout=heldout,
                                   random_state=random_state)
-    syn = default_synthetic(frame) & frame_mask(frame, synthetic)
-    real = (frame["source"] == "real").to_numpy()
+    syn = is_main_synthetic(frame) & frame_mask(frame, synthetic)
+    real = is_real(frame)
     if not (syn & data.holdout.trainable).any():
         raise ExperimentError("no synthetic candidates to mix in"
                               + (f" matching {synthetic}" if synthetic else ""))
@@ -227,7 +213,7 @@ def ablation_experiment(ws: Workspace, recipe: str, embedding: str = "pixels", *
                      "render them)")
     aug_hash = None
     if augment:  # resumable: only real samples without these variants are augmented
-        from generators.augment_run import augment as run_augment
+        from curator.workflows.augment import augment as run_augment
 
         made = run_augment(ws, augment, seed=random_state, ranges=augment_ranges,
                            where="source == 'real'")
@@ -246,7 +232,7 @@ def ablation_experiment(ws: Workspace, recipe: str, embedding: str = "pixels", *
     if "none" not in arms:
         raise ExperimentError(f"no samples of the full recipe {spec.name!r} (gen_ablated "
                               "'none') to compare the variants with")
-    real = (frame["source"] == "real").to_numpy()
+    real = is_real(frame)
     augmented_of = None
     if augment:
         position = {sid: i for i, sid in enumerate(frame["sample_id"])}

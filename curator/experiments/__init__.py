@@ -1,0 +1,46 @@
+"""Experiments that answer "which ratio, which randomizations", scored on real held-out data.
+
+A fast proxy model (scikit-learn, on embedding vectors) is trained on mixes of real and
+synthetic samples and scored on a fixed real held-out split that never sees synthetic,
+augmented or oversampled data and shares no near-duplicate or lineage with any training
+mix. Every point runs under several seeds; the tables give the mean and a t-interval, and
+the recommendations say which mix is best per budget and per held-out stratum, with the
+paired difference to real-only training behind each one.
+
+Pure functions over arrays, one module per step: :mod:`~curator.experiments.data` (the
+held-out split and its leakage guard), :mod:`~curator.experiments.mixes` (training mixes),
+:mod:`~curator.experiments.proxy` (the proxy model), :mod:`~curator.experiments.runs` (the
+sweep and the ablation), :mod:`~curator.experiments.summary` (intervals and
+recommendations) and :mod:`~curator.experiments.plots`. The workspace wrappers live in
+:mod:`curator.workflows.experiments`.
+"""
+
+from curator.experiments.data import ExperimentError, Holdout, SweepData, heldout_split
+from curator.experiments.mixes import MixPoint, mix_points, mix_rows
+from curator.experiments.plots import plot_ablation, plot_sweep
+from curator.experiments.proxy import (
+    FINETUNE_ITER,
+    PRETRAINABLE,
+    PROXIES,
+    REGIMES,
+    Proxy,
+    check_model_regimes,
+    fit_proxy,
+    make_proxy,
+    score,
+)
+from curator.experiments.runs import EXPERIMENT_VERSION, RunCache, run_ablation, run_ratio_sweep
+from curator.experiments.summary import (
+    ExperimentSummary,
+    summarize_ablation,
+    summarize_runs,
+    t_interval,
+)
+
+__all__ = [
+    "EXPERIMENT_VERSION", "FINETUNE_ITER", "PRETRAINABLE", "PROXIES", "REGIMES",
+    "ExperimentError", "ExperimentSummary", "Holdout", "MixPoint", "Proxy", "RunCache",
+    "SweepData", "check_model_regimes", "fit_proxy", "heldout_split", "make_proxy",
+    "mix_points", "mix_rows", "plot_ablation", "plot_sweep", "run_ablation", "run_ratio_sweep",
+    "score", "summarize_ablation", "summarize_runs", "t_interval",
+]
