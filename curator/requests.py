@@ -18,6 +18,7 @@ import pandas as pd
 
 from curator.errors import CuratorError
 from curator.results import AnalysisResult
+from curator.validation import check_scalar
 
 
 class RequestError(CuratorError, ValueError):
@@ -41,8 +42,8 @@ class GenerationRequest:
     reason: str = ""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.n, int) or isinstance(self.n, bool) or self.n < 1:
-            raise RequestError(f"a generation request needs n >= 1 samples, got {self.n!r}")
+        check_scalar(self.n, "n", min_val=1, error=RequestError,
+                     message="a generation request needs n >= 1 samples, got {value!r}")
         for col, rng in self.ranges.items():
             if len(rng) != 2 or not all(isinstance(x, (int, float)) and math.isfinite(x)
                                         for x in rng) or rng[0] > rng[1]:

@@ -116,7 +116,23 @@ def load_result(path: str | Path) -> Any:
     return resolve_name(payload["type"]).from_dict(payload["data"])
 
 
-class ResultMixin:
+class Reloadable:
+    """``save(path)`` and ``load(path)`` through :func:`save_result` / :func:`load_result`."""
+
+    def save(self, path: str | Path) -> Path:
+        """Write the whole result (for an AnalysisResult: every table row) to a JSON file."""
+        return save_result(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Any:
+        """Read a saved result back; refuses a file that holds another class."""
+        result = load_result(path)
+        if not isinstance(result, cls):
+            raise TypeError(f"{path} holds a {type(result).__name__}, not a {cls.__name__}")
+        return result
+
+
+class ResultMixin(Reloadable):
     """``to_frame``, ``to_html``, ``_repr_html_`` and ``to_dict``/``from_dict`` for dataclasses.
 
     ``to_dict`` is lossless JSON (frames and arrays tagged), so
@@ -132,16 +148,6 @@ class ResultMixin:
     def from_dict(cls, data: Mapping[str, Any]) -> Any:
         names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
         return cls(**{k: decode(v) for k, v in data.items() if k in names})
-
-    def save(self, path: str | Path) -> Path:
-        return save_result(self, path)
-
-    @classmethod
-    def load(cls, path: str | Path) -> Any:
-        result = load_result(path)
-        if not isinstance(result, cls):
-            raise TypeError(f"{path} holds a {type(result).__name__}, not a {cls.__name__}")
-        return result
 
     def result_title(self) -> str:
         return type(self).__name__
@@ -191,7 +197,7 @@ class Finding:
 
 
 @dataclass
-class AnalysisResult:
+class AnalysisResult(Reloadable):
     """What every report analysis returns: headline numbers, findings, tables and figures.
 
     ``summary`` holds scalars (the headline), ``tables`` named DataFrames (the first is the
@@ -262,17 +268,6 @@ class AnalysisResult:
             params=dict(data.get("params", {})), notes=list(data.get("notes", [])),
             plot_fns=[resolve_name(name) for name in data.get("plots", [])],
             plot_data=decode(data.get("plot_data", {})))
-
-    def save(self, path: str | Path) -> Path:
-        """Write the whole result (every table row) to a JSON file."""
-        return save_result(self, path)
-
-    @classmethod
-    def load(cls, path: str | Path) -> AnalysisResult:
-        result = load_result(path)
-        if not isinstance(result, cls):
-            raise TypeError(f"{path} holds a {type(result).__name__}, not a {cls.__name__}")
-        return result
 
     def to_html(self, max_rows: int = 20, figures: bool = True, level: int = 3) -> str:
         """One HTML fragment: heading, findings, summary, inline SVG figures, tables."""

@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
+from numbers import Real
 from pathlib import Path
 from typing import Any
 
@@ -54,9 +55,8 @@ def _mapping(value: Any, where: str) -> dict[str, Any]:
 
 
 def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise RecipeError(f"{where} must be a number, got {value!r}")
-    return float(value)
+    return check_scalar(value, where, Real, error=RecipeError,
+                        message="{name} must be a number, got {value!r}")
 
 
 def _range(value: Any, param: Param, where: str) -> tuple[float, float]:

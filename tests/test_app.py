@@ -150,7 +150,7 @@ def test_main_script_navigates_and_cli_binds_localhost(app_ws, monkeypatch):
     from typer.testing import CliRunner
 
     from curator.cli import app
-    from curator.cli_app import app_command
+    from curator.cli.serve import app_command
 
     monkeypatch.setenv("CURATOR_WORKSPACE", str(app_ws.root))
     at = AppTest.from_file(str(APP / "streamlit_app.py"), default_timeout=120).run()

@@ -43,6 +43,16 @@ def _as_id(value: Any) -> int | str | None:
     return value if isinstance(value, (int, str)) and not isinstance(value, bool) else None
 
 
+def _referenced(ann: dict[str, Any], key: str, table: dict[Any, Any], section: str,
+                where: str) -> tuple[Any, Reject | None]:
+    """What ``ann[key]`` points to in ``table``, or a ``dangling_<key>`` reject."""
+    value = table.get(_as_id(ann.get(key)))
+    if value is None:
+        return None, Reject(where, f"dangling_{key}", f"{where} references {key} "
+                            f"{ann.get(key)!r}, which is not in '{section}'")
+    return value, None
+
+
 def _object_from_annotation(ann: dict[str, Any], label: str, width: int | None,
                             height: int | None) -> dict[str, Any]:
     """Validate one annotation and turn it into an ``objects`` struct (or raise)."""
@@ -128,17 +138,11 @@ def read_coco(annotations: Path, images: Path | None = None, *,
                 yield Reject(where, "duplicate_id", f"{where} appears twice")
                 continue
             seen_ann.add(aid)
-            img = image_meta.get(_as_id(ann.get("image_id")))
-            if img is None:
-                yield Reject(where, "dangling_image_id",
-                             f"{where} references image_id {ann.get('image_id')!r}, which is "
-                             "not in 'images'")
-                continue
-            label = categories.get(_as_id(ann.get("category_id")))
-            if label is None:
-                yield Reject(where, "dangling_category_id",
-                             f"{where} references category_id {ann.get('category_id')!r}, "
-                             "which is not in 'categories'")
+            img, reject = _referenced(ann, "image_id", image_meta, "images", where)
+            if reject is None:
+                label, reject = _referenced(ann, "category_id", categories, "categories", where)
+            if reject is not None:
+                yield reject
                 continue
             w, h = img.get("width"), img.get("height")
             try:

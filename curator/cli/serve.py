@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from curator.cli_common import _errors_as_messages, console
+from curator.cli.common import console, errors_as_messages
 from curator.errors import CuratorError
 from curator.store import open_workspace
 
@@ -50,7 +50,7 @@ def run_app(
     Pages: Overview, Gallery, Map, Neighbours, Reports, Curate ratios, Export. The app
     serves http://127.0.0.1:PORT (this machine only) unless --expose.
     """
-    with _errors_as_messages():
+    with errors_as_messages():
         ws = open_workspace(workspace)  # a clear error here, not in the browser
         if not app_script().is_file():
             raise CuratorError(f"the app script is missing: {app_script()}")

@@ -1,6 +1,6 @@
 """Command line for embeddings and neighbours: ``embed``, ``embeddings``, ``map``, ``index``,
 ``neighbors`` and ``models export`` (thin shells over :mod:`curator.embed` and
-:mod:`curator.neighbors`); also the options :mod:`curator.cli_select` shares with them."""
+:mod:`curator.neighbors`); also the options :mod:`curator.cli.select` shares with them."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from typing import Annotated, Any
 
 import typer
 
-from curator.cli_common import WorkspaceOpt, _errors_as_messages, _progress, console, parse_wheres
+from curator.cli.common import WorkspaceOpt, console, errors_as_messages, progress_bar
 from curator.errors import CuratorError
+from curator.query import parse_wheres
 from curator.store import open_workspace
 
 EmbeddingOpt = Annotated[str, typer.Option(
@@ -86,7 +87,7 @@ def embed(
     """
     from curator.embed import embed_workspace, make_embedder
 
-    with _errors_as_messages():
+    with errors_as_messages():
         ws = open_workspace(workspace)
         params = _pairs(set_, "--set")
         for key, val in (("size", size), ("n_components", components), ("column", column)):
@@ -99,7 +100,7 @@ def embed(
         if cyclic:
             params["cyclic_deg"] = [c.strip() for c in cyclic.split(",") if c.strip()]
         embedder = make_embedder(backend, **params)
-        with _progress(f"embed {backend}") as progress:
+        with progress_bar(f"embed {backend}") as progress:
             summary = embed_workspace(ws, embedder, name=name, filters=parse_wheres(where),
                                       refit=refit, fit_samples=fit_samples, random_state=seed,
                                       batch_size=batch_size, progress=progress,
@@ -114,7 +115,7 @@ def embeddings(workspace: Annotated[Path, typer.Argument(
 
     from curator.embed import EmbeddingStore, list_embeddings
 
-    with _errors_as_messages():
+    with errors_as_messages():
         ws = open_workspace(workspace)
         names = list_embeddings(ws)
         if not names:
@@ -144,7 +145,7 @@ def map_(
     """Compute (or reuse) the 2-D map of an embedding that plots and the app show."""
     from curator.embed.map2d import embedding_map
 
-    with _errors_as_messages():
+    with errors_as_messages():
         ws = open_workspace(workspace)
         frame = embedding_map(ws, embedding, method=method, n_neighbors=n_neighbors,
                               random_state=seed, refresh=refresh)
@@ -170,7 +171,7 @@ def index(
     from curator.embed import load_embedding
     from curator.neighbors import NeighborIndex, index_dir, workspace_index
 
-    with _errors_as_messages():
+    with errors_as_messages():
         ws = open_workspace(workspace)
         emb = load_embedding(ws, embedding)
         nn = workspace_index(ws, emb, NeighborIndex(k, index=kind, target_recall=target_recall),
@@ -192,7 +193,7 @@ def neighbors(
     """The nearest real and synthetic samples to one sample, with distances."""
     from curator.explore import nearest_by_source
 
-    with _errors_as_messages():
+    with errors_as_messages():
         ws = open_workspace(workspace)
         found = nearest_by_source(ws, embedding, sample_id, k=k)
         for source, part in found.groupby("source", sort=True):
@@ -220,7 +221,7 @@ def models_export(
     The file lands in $CURATOR_CACHE_DIR (else ~/.cache/curator)/models/; copy it to a
     machine without torch and only the `embed` extra is needed there.
     """
-    with _errors_as_messages():
+    with errors_as_messages():
         from curator.embed.cnn import export_model_cli
 
         console.print(export_model_cli(model=model, image_size=image_size, force=force),

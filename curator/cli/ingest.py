@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from curator.cli_common import WorkspaceOpt, _errors_as_messages, _progress, console
+from curator.cli.common import WorkspaceOpt, console, errors_as_messages, progress_bar
 from curator.ingest import (
     IngestSummary,
     Source,
@@ -51,10 +51,10 @@ def print_ingest_summary(summary: IngestSummary) -> None:
 
 def _run_ingest(workspace: Path, make_source: Callable[[], Source], split: str | None,
                 batch_rows: int) -> None:
-    with _errors_as_messages():
+    with errors_as_messages():
         ws = open_workspace(workspace)
         source = make_source()
-        with _progress(f"ingest {source.fmt}") as progress:
+        with progress_bar(f"ingest {source.fmt}") as progress:
             summary = ingest(ws, source, split=split, batch_rows=batch_rows, progress=progress)
         print_ingest_summary(summary)
 

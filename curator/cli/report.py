@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from curator.cli_common import _errors_as_messages, _progress, console
+from curator.cli.common import console, errors_as_messages, progress_bar
 from curator.errors import CuratorError
 from curator.fileio import atomic_write_bytes
 from curator.store import open_workspace
@@ -59,7 +59,7 @@ def report(
     Example: curator report data/demo-workspace --out report.html, then open report.html
     in a browser; render what it asks for with curator fill report.requests.json -w WS.
     """
-    with _errors_as_messages():
+    with errors_as_messages():
         from reports.build import SECTIONS, ReportConfig, build_report
 
         ws = open_workspace(workspace)
@@ -70,7 +70,7 @@ def report(
         cfg = ReportConfig(embedding=embedding, sections=chosen, targets=tuple(target or ()),
                            by=by, target_count=target_count, n_boot=n_boot,
                            max_samples=max_samples, random_state=seed)
-        with _progress("report sections") as progress:
+        with progress_bar("report sections") as progress:
             doc = build_report(ws, cfg, progress=progress)
         write_report(doc, paths)
         _print_findings(doc, per_section=8)
@@ -115,7 +115,7 @@ def demo_report(ws) -> None:
     from reports.build import ReportConfig, build_report
 
     console.rule("[bold]9. report: balance, bias, label quality, real vs synthetic gap, coverage")
-    with _progress("report sections") as progress:
+    with progress_bar("report sections") as progress:
         doc = build_report(ws, ReportConfig(targets=(DEMO_TARGET,)), progress=progress)
     html_path, json_path, req_path = paths = output_paths(ws.root / "reports" / "report.html")
     write_report(doc, paths)

@@ -11,17 +11,17 @@ from typing import Annotated
 
 import typer
 
-from curator import cli_workspace
-from curator.cli_app import register as register_app_command
-from curator.cli_common import console, err_console
-from curator.cli_demo import register as register_demo_command
-from curator.cli_experiment import register as register_experiment_command
-from curator.cli_generate import register as register_generate_commands
-from curator.cli_ingest import register as register_ingest_commands
-from curator.cli_manifest import register as register_manifest_command
-from curator.cli_oversample import register as register_oversample_command
-from curator.cli_report import register as register_report_command
-from curator.cli_select import register as register_analysis_commands
+from curator.cli import workspace as cli_workspace
+from curator.cli.common import console, err_console
+from curator.cli.demo import register as register_demo_command
+from curator.cli.experiment import register as register_experiment_command
+from curator.cli.generate import register as register_generate_commands
+from curator.cli.ingest import register as register_ingest_commands
+from curator.cli.manifest import register as register_manifest_command
+from curator.cli.oversample import register as register_oversample_command
+from curator.cli.report import register as register_report_command
+from curator.cli.select import register as register_analysis_commands
+from curator.cli.serve import register as register_app_command
 from curator.version import __version__
 
 app = typer.Typer(

@@ -11,7 +11,7 @@ import pyarrow as pa
 import typer
 from rich.table import Table
 
-from curator.cli_common import WorkspaceOpt, _errors_as_messages, console
+from curator.cli.common import WorkspaceOpt, console, errors_as_messages
 from curator.errors import CuratorError
 from curator.store import Workspace, init_workspace, open_workspace
 
@@ -19,7 +19,7 @@ from curator.store import Workspace, init_workspace, open_workspace
 def init(path: Annotated[Path, typer.Argument(help="Directory to create (empty or new).")]
          ) -> None:
     """Create an empty workspace: sharded Parquet tables under PATH."""
-    with _errors_as_messages():
+    with errors_as_messages():
         ws = init_workspace(path)
     console.print(f"created workspace {ws.root}", highlight=False)
 
@@ -45,7 +45,7 @@ def info(workspace: Annotated[Path, typer.Argument(envvar="CURATOR_WORKSPACE",
                                                    help="Workspace directory.")] = Path(".")
          ) -> None:
     """Counts by source, split and label; shards, rejects and size on disk."""
-    with _errors_as_messages():
+    with errors_as_messages():
         print_info(open_workspace(workspace))
 
 
@@ -61,7 +61,7 @@ def show(
     """Print sample rows (streamed; images are never loaded unless asked for)."""
     import pandas as pd
 
-    with _errors_as_messages():
+    with errors_as_messages():
         ws = open_workspace(workspace)
         schema = ws.samples.schema()
         cols = ([c.strip() for c in columns.split(",")] if columns
@@ -87,7 +87,7 @@ def show(
 def rejects(workspace: WorkspaceOpt = Path("."),
             limit: Annotated[int, typer.Option(min=1, help="Rows to print.")] = 50) -> None:
     """List rejected input items with the reason each was refused."""
-    with _errors_as_messages():
+    with errors_as_messages():
         ws = open_workspace(workspace)
         frame = ws.rejects.to_table(["format", "item", "reason", "message"]).to_pandas()
         if frame.empty:
@@ -113,7 +113,7 @@ def doctor(
     metadata, leftover temp files, sample ids stored twice. Exit 1 while problems remain."""
     from curator.doctor import check_workspace
 
-    with _errors_as_messages():
+    with errors_as_messages():
         report = check_workspace(open_workspace(workspace), repair=repair, deep=deep)
     console.print(str(report), highlight=False, markup=False)
     if not report.healthy and not report.quarantined:

@@ -7,14 +7,9 @@ from typing import Annotated, Any
 
 import typer
 
-from curator.cli_common import (
-    WorkspaceOpt,
-    _errors_as_messages,
-    _progress,
-    console,
-    parse_wheres,
-)
+from curator.cli.common import WorkspaceOpt, console, errors_as_messages, progress_bar
 from curator.errors import CuratorError
+from curator.query import parse_wheres
 from curator.store import open_workspace
 
 
@@ -94,7 +89,7 @@ def oversample(
     curator oversample --table pose_yaw_deg,color_temp_k,bg_kind --where "source ==
     'synthetic'" -w WS
     """
-    with _errors_as_messages():
+    with errors_as_messages():
         from curator.oversample import strategy_for
         from curator.workflows.oversample import oversample_workspace
 
@@ -112,13 +107,13 @@ def oversample(
         if render and like:
             from curator.workflows.param_oversample import variations_workspace
 
-            with _progress("render variations") as progress:
+            with progress_bar("render variations") as progress:
                 summary = variations_workspace(ws, like, n, random_state=seed, workers=workers,
                                                executor=executor, progress=progress)
         elif render:
             from curator.workflows.param_oversample import oversample_render_workspace
 
-            with _progress("render interpolations") as progress:
+            with progress_bar("render interpolations") as progress:
                 summary = oversample_render_workspace(ws, by=by, target=goal, k_neighbors=k,
                                                       filters=filters, random_state=seed,
                                                       workers=workers, executor=executor,

@@ -9,14 +9,9 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 
-from curator.cli_common import (
-    WorkspaceOpt,
-    _errors_as_messages,
-    _progress,
-    console,
-    parse_wheres,
-)
+from curator.cli.common import WorkspaceOpt, console, errors_as_messages, progress_bar
 from curator.errors import CuratorError
+from curator.query import parse_wheres
 from curator.store import open_workspace
 from curator.validation import check_scalar
 
@@ -124,7 +119,7 @@ def ratio(
     Example: curator experiment ratio -w WS --real-counts 50,100,200
     --synthetic-per-real 1,4 --regime mixed,pretrain
     """
-    with _errors_as_messages():
+    with errors_as_messages():
         from curator.workflows.experiments import ratio_experiment
 
         budgets = _numbers(real_counts, "--real-counts", int) or [None]
@@ -133,7 +128,7 @@ def ratio(
                          message="--real-counts must be positive")
         regimes = [r.strip() for r in regime.split(",") if r.strip()]
         ws = open_workspace(workspace)
-        with _progress("ratio sweep runs") as progress:
+        with progress_bar("ratio sweep runs") as progress:
             summary = ratio_experiment(
                 ws, embedding, real_counts=budgets,
                 real_fractions=_numbers(real_fractions, "--real-fractions"),
@@ -177,11 +172,11 @@ def ablation(
 
     Example: curator experiment ablation digits3d -w WS --real-count 100 --augment 2
     """
-    with _errors_as_messages():
+    with errors_as_messages():
         from curator.workflows.experiments import ablation_experiment
 
         ws = open_workspace(workspace)
-        with _progress("ablation runs") as progress:
+        with progress_bar("ablation runs") as progress:
             summary = ablation_experiment(
                 ws, recipe, embedding, real_count=real_count,
                 synthetic_per_real=synthetic_per_real, generate=generate, augment=augment,
@@ -200,12 +195,12 @@ def demo_experiments(ws) -> None:
 
     console.rule("[bold]8. experiments: which real:synthetic ratio, which randomizations "
                  "(real held-out digits)")
-    with _progress("ratio sweep runs") as progress:
+    with progress_bar("ratio sweep runs") as progress:
         _print_ratio(ratio_experiment(
             ws, "pixels", real_counts=[50, 100, 200], real_fractions=[0, 0.25, 0.5, 1],
             synthetic_per_real=[1, 4], regimes=["mixed", "pretrain"], seeds=3,
             synthetic=[("gen_recipe", "==", "digits3d")], progress=progress))
-    with _progress("ablation runs") as progress:
+    with progress_bar("ablation runs") as progress:
         _print_ablation(ablation_experiment(ws, "digits3d", "pixels", real_count=100,
                                             augment=2, augment_ranges={"flip_h": 0.0},
                                             seeds=3, progress=progress))

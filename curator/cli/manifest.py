@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from curator.cli_common import WorkspaceOpt, _errors_as_messages, _progress, console
+from curator.cli.common import WorkspaceOpt, console, errors_as_messages, progress_bar
 from curator.store import open_workspace
 
 manifest_app = typer.Typer(
@@ -27,7 +27,7 @@ def create(
     """Freeze a saved subset as a manifest (the same curation gives the same file)."""
     from curator.manifest import manifest_from_subset
 
-    with _errors_as_messages():
+    with errors_as_messages():
         ws = open_workspace(workspace)
         m = manifest_from_subset(ws, subset, name=name)
         console.print(f"manifest {m.path} ({len(m.frame):,} samples, hash {m.hash})",
@@ -39,7 +39,7 @@ def list_(workspace: WorkspaceOpt = Path(".")) -> None:
     """The workspace's manifests: name, hash, samples."""
     from curator.manifest import ManifestError, list_manifests, read_manifest
 
-    with _errors_as_messages():
+    with errors_as_messages():
         ws = open_workspace(workspace)
         paths = list_manifests(ws)
         if not paths:
@@ -61,7 +61,7 @@ def show(manifest: Annotated[str, typer.Argument(help="Manifest file, or name (n
 
     from curator.manifest import find_manifest, read_manifest
 
-    with _errors_as_messages():
+    with errors_as_messages():
         ws = open_workspace(workspace)
         m = read_manifest(find_manifest(ws, manifest))
         console.print(json.dumps(m.header, indent=2, sort_keys=True, default=str),
@@ -81,7 +81,7 @@ def diff(a: Annotated[str, typer.Argument(help="The older manifest (file or name
     weights changed, config keys that differ."""
     from curator.manifest import diff_manifests, find_manifest, read_manifest
 
-    with _errors_as_messages():
+    with errors_as_messages():
         ws = open_workspace(workspace)
         d = diff_manifests(read_manifest(find_manifest(ws, a)),
                            read_manifest(find_manifest(ws, b)))
@@ -130,7 +130,7 @@ def export(
     from curator.export import export_manifest
     from curator.manifest import ManifestError, find_manifest, manifest_from_subset
 
-    with _errors_as_messages():
+    with errors_as_messages():
         ws = open_workspace(workspace)
         try:
             path = find_manifest(ws, manifest)
@@ -140,7 +140,7 @@ def export(
             if manifest not in list_subsets(ws):
                 raise
             path = manifest_from_subset(ws, manifest).path
-        with _progress(f"export {fmt}") as progress:
+        with progress_bar(f"export {fmt}") as progress:
             summary = export_manifest(ws, path, out, fmt, force=force, link=link,
                                       progress=progress)
         console.print(str(summary), highlight=False)

@@ -22,11 +22,6 @@ from rich.progress import (
 )
 
 from curator.errors import CuratorError
-from curator.query import parse_where, parse_wheres
-
-# parse_where/parse_wheres live in curator.query (the app uses them too); named here for
-# the command modules that take --where.
-__all__ = ["WorkspaceOpt", "console", "err_console", "parse_where", "parse_wheres"]
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
@@ -37,7 +32,7 @@ WorkspaceOpt = Annotated[
                  help="Workspace directory (or set CURATOR_WORKSPACE)."),
 ]
 @contextmanager
-def _errors_as_messages():
+def errors_as_messages():
     try:
         yield
     except CuratorError as exc:
@@ -46,7 +41,7 @@ def _errors_as_messages():
 
 
 @contextmanager
-def _progress(description: str):
+def progress_bar(description: str):
     """A rich progress bar, yielded as a ``progress(done, total)`` callback."""
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),

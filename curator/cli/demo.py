@@ -9,15 +9,15 @@ from typing import Annotated
 
 import typer
 
-from curator.cli_common import _errors_as_messages, _progress, console
-from curator.cli_experiment import demo_experiments
-from curator.cli_generate import print_generate_summary, write_preview
-from curator.cli_ingest import print_ingest_summary
-from curator.cli_manifest import demo_export
-from curator.cli_oversample import demo_oversample
-from curator.cli_report import demo_report
-from curator.cli_select import demo_analysis
-from curator.cli_workspace import print_info
+from curator.cli.common import console, errors_as_messages, progress_bar
+from curator.cli.experiment import demo_experiments
+from curator.cli.generate import print_generate_summary, write_preview
+from curator.cli.ingest import print_ingest_summary
+from curator.cli.manifest import demo_export
+from curator.cli.oversample import demo_oversample
+from curator.cli.report import demo_report
+from curator.cli.select import demo_analysis
+from curator.cli.workspace import print_info
 from curator.ingest import ingest, read_digits
 from curator.store import init_workspace
 
@@ -35,36 +35,36 @@ def demo(workspace: Annotated[Path, typer.Option(
     """Build the demo workspace: real digits, synthetic 3D digits with an ablation series,
     and labelled multi-object scenes. Re-running resumes (nothing is rendered twice)."""
     scale = 10 if small else 1
-    with _errors_as_messages():
+    with errors_as_messages():
         from generators.recipe import load_recipe
         from generators.run import generate as run_generate
 
         ws = init_workspace(workspace, exist_ok=True)
         console.rule("[bold]1. real data: scikit-learn digits")
-        with _progress("ingest digits") as progress:
+        with progress_bar("ingest digits") as progress:
             summary = ingest(ws, read_digits(), progress=progress)
         print_ingest_summary(summary)
 
         console.rule("[bold]2. synthetic data: 3D digits rendered to the same 8x8 format")
         digits = load_recipe("digits3d")
-        with _progress("generate digits3d") as progress:
+        with progress_bar("generate digits3d") as progress:
             print_generate_summary(run_generate(ws, digits, DEMO_SYNTHETIC_DIGITS // scale,
                                                 seed=0, progress=progress))
         console.rule("[bold]3. ablation series: each randomizer held at its default in turn")
         for name in digits.enabled:
-            with _progress(f"generate digits3d --ablate {name}") as progress:
+            with progress_bar(f"generate digits3d --ablate {name}") as progress:
                 print_generate_summary(run_generate(
                     ws, digits.ablate(name), DEMO_ABLATION_DIGITS // scale, seed=0,
                     progress=progress))
         console.rule("[bold]4. labelled scenes: objects, distractors, occluders (128 px)")
-        with _progress("generate objects") as progress:
+        with progress_bar("generate objects") as progress:
             print_generate_summary(run_generate(ws, load_recipe("objects"),
                                                 DEMO_OBJECTS // scale, seed=0,
                                                 progress=progress))
         console.rule("[bold]5. augmentation: x4 label-consistent affine variants of the scenes")
         from curator.workflows.augment import augment as run_augment
 
-        with _progress("augment") as progress:
+        with progress_bar("augment") as progress:
             console.print(str(run_augment(ws, 4, seed=0, where="gen_recipe == 'objects'",
                                           progress=progress)), highlight=False)
         previews = ws.root / "previews"

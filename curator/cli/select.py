@@ -1,6 +1,6 @@
 """Command line for selection: ``select`` (nearest, coverage, dedup, mix) and ``subsets``
 (thin shells over :mod:`curator.select` and :mod:`curator.subsets`), the registration of
-all analysis commands (these and :mod:`curator.cli_embed`'s) and the demo's analysis steps."""
+all analysis commands (these and :mod:`curator.cli.embed`'s) and the demo's analysis steps."""
 
 from __future__ import annotations
 
@@ -12,14 +12,8 @@ import numpy as np
 import pandas as pd
 import typer
 
-from curator.cli_common import (
-    WorkspaceOpt,
-    _errors_as_messages,
-    _progress,
-    console,
-    parse_wheres,
-)
-from curator.cli_embed import (
+from curator.cli.common import WorkspaceOpt, console, errors_as_messages, progress_bar
+from curator.cli.embed import (
     EmbeddingOpt,
     SeedOpt,
     WhereOpt,
@@ -31,6 +25,7 @@ from curator.cli_embed import (
     neighbors,
 )
 from curator.errors import CuratorError
+from curator.query import parse_wheres
 from curator.store import Workspace, open_workspace
 
 ForceOpt = Annotated[bool, typer.Option("--force", help="Replace a subset of the same name.")]
@@ -101,7 +96,7 @@ def select_nearest(
     from curator.explore import nearest_to_attributes
     from curator.select import select_nearest_to_targets
 
-    with _errors_as_messages():
+    with errors_as_messages():
         ws = open_workspace(workspace)
         if bool(target) == bool(target_id):
             raise CuratorError("give --target (attribute targets) or --target-id (samples), "
@@ -136,7 +131,7 @@ def select_coverage_cmd(
     """m samples that cover the embedding (greedy k-center); prints the coverage radius."""
     from curator.select import select_coverage
 
-    with _errors_as_messages():
+    with errors_as_messages():
         ws = open_workspace(workspace)
         ids, X, rows, emb = _load(ws, embedding, where, ["source"])
         pre = np.flatnonzero(rows.source.to_numpy() == extend) if extend else None
@@ -165,7 +160,7 @@ def select_dedup(
     """
     from curator.select import EVAL_SPLITS, select_deduplicated
 
-    with _errors_as_messages():
+    with errors_as_messages():
         ws = open_workspace(workspace)
         ids, X, rows, emb = _load(ws, embedding, where, ["source", "split"])
         prio = np.where(rows.split.isin(EVAL_SPLITS), 0, 1) * 2 + (rows.source != "real")
@@ -217,7 +212,7 @@ def select_mix_cmd(
     from curator.select import select_mix
     from curator.strata import parse_by, stratum_keys
 
-    with _errors_as_messages():
+    with errors_as_messages():
         ws = open_workspace(workspace)
         strata_cols = [c for c, _ in parse_by(by)]
         ids, X, rows, emb = _load(ws, embedding, where, ["source", *strata_cols])
@@ -242,7 +237,7 @@ def subsets_list(workspace: WorkspaceOpt = Path(".")) -> None:
 
     from curator.subsets import list_subsets, load_subset
 
-    with _errors_as_messages():
+    with errors_as_messages():
         ws = open_workspace(workspace)
         names = list_subsets(ws)
         if not names:
@@ -265,7 +260,7 @@ def subsets_show(name: Annotated[str, typer.Argument(help="Subset name.")],
     """A saved subset's parameters, summary and first rows."""
     from curator.subsets import load_subset
 
-    with _errors_as_messages():
+    with errors_as_messages():
         ws = open_workspace(workspace)
         sub = load_subset(ws, name)
         meta = {k: v for k, v in sub.meta.items() if k != "summary"}
@@ -323,7 +318,7 @@ def demo_analysis(ws: Workspace, *, with_cnn: bool = True) -> None:
             console.print(f"skipping cnn embedding ({exc}); install curator[cnn]", markup=False)
     for embedder, name, filters in jobs:
         try:
-            with _progress(f"embed {name}") as progress:
+            with progress_bar(f"embed {name}") as progress:
                 summary = embed_workspace(ws, embedder, name=name, filters=filters,
                                           progress=progress)
         except CuratorError as exc:

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from curator.cli_common import WorkspaceOpt, _errors_as_messages, _progress, console
+from curator.cli.common import WorkspaceOpt, console, errors_as_messages, progress_bar
 from curator.errors import CuratorError
 from curator.store import open_workspace
 
@@ -26,7 +26,7 @@ def assets_list(
                                                   "(repeatable: all must match).")] = None,
 ) -> None:
     """List assets: id, class label, kind, tags and size range."""
-    with _errors_as_messages():
+    with errors_as_messages():
         from generators.workspace_assets import load_catalog
 
         catalog = load_catalog(open_workspace(workspace))
@@ -53,7 +53,7 @@ def assets_register(
         "--rotate-deg", help="Turn the mesh so +Y is up and its front faces +Z.")] = None,
 ) -> None:
     """Register a user mesh so recipes can query it by label or tag."""
-    with _errors_as_messages():
+    with errors_as_messages():
         from generators.workspace_assets import register_mesh
 
         catalog = register_mesh(open_workspace(workspace), path, label=label,
@@ -67,7 +67,7 @@ def recipes(
         help="A built-in recipe name or a recipe file to show in full.")] = None,
 ) -> None:
     """List the built-in recipes, or show one recipe with every randomizer's ranges."""
-    with _errors_as_messages():
+    with errors_as_messages():
         import yaml
 
         from generators.recipe import BUILTIN_RECIPES, load_recipe
@@ -115,7 +115,7 @@ def generate(
     Example: curator generate digits3d --n 1000 --seed 0 -w WS, then the ablation series:
     curator generate digits3d --n 1000 --seed 0 --ablate lighting -w WS (one per randomizer).
     """
-    with _errors_as_messages():
+    with errors_as_messages():
         from generators.recipe import load_recipe
         from generators.run import generate as run_generate
 
@@ -123,7 +123,7 @@ def generate(
         spec = load_recipe(recipe, {"size": size} if size else None)
         if ablate:
             spec = spec.ablate(*ablate)
-        with _progress(f"generate {spec.name}") as progress:
+        with progress_bar(f"generate {spec.name}") as progress:
             summary = run_generate(ws, spec, n, seed=seed, workers=workers, split=split,
                                    executor=executor, progress=progress)
         print_generate_summary(summary)
@@ -174,7 +174,7 @@ def preview(
 ) -> None:
     """Render a few samples without writing them and save a contact sheet: one row per
     sample, columns image, instance mask, class mask, matte, depth, normals."""
-    with _errors_as_messages():
+    with errors_as_messages():
         from generators.recipe import load_recipe
 
         spec = load_recipe(recipe, {"size": size} if size else None)
@@ -202,7 +202,7 @@ def match_sensor(
 ) -> None:
     """Measure the real camera's noise and blur and turn them into the recipe's sensor
     ranges, so synthetic images get the same sensor look."""
-    with _errors_as_messages():
+    with errors_as_messages():
         import yaml
 
         from curator.fileio import atomic_write_bytes
@@ -249,7 +249,7 @@ def augment(
     """Add label-consistent affine variants (image, masks, matte, depth, normals and boxes
     move together) of real and synthetic samples; rows get source=augmented and parent_ids.
     Re-running with the same settings and seed skips samples already augmented."""
-    with _errors_as_messages():
+    with errors_as_messages():
         from curator.workflows.augment import augment as run_augment
 
         ranges = {k: v for k, v in {
@@ -258,7 +258,7 @@ def augment(
             "shift_frac": _range_opt(shift_frac, "shift-frac"), "flip_h": flip_h,
         }.items() if v is not None}
         ws = open_workspace(workspace)
-        with _progress("augment") as progress:
+        with progress_bar("augment") as progress:
             summary = run_augment(ws, n, seed=seed, ranges=ranges, where=where,
                                   split=None if split == "all" else split,
                                   min_pixels=min_pixels, progress=progress)
@@ -288,7 +288,7 @@ def fill(
     Each request ("40 x label 3, pose_yaw_deg 30..60") becomes the recipe with those ranges
     and that label; re-running skips what is already rendered.
     """
-    with _errors_as_messages():
+    with errors_as_messages():
         from curator.workflows.fill import fill_steps, read_requests, render_step
 
         items = read_requests(requests)
@@ -301,7 +301,7 @@ def fill(
                           f"{step.recipe.name}, n {step.n}{note}", highlight=False)
             if ws is None:
                 continue
-            with _progress(f"fill {i + 1}/{len(items)}") as progress:
+            with progress_bar(f"fill {i + 1}/{len(items)}") as progress:
                 print_generate_summary(render_step(ws, step, seed=seed, workers=workers,
                                                    progress=progress))
 
