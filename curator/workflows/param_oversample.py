@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 from curator.hashing import config_hash
 from curator.neighbors import NeighborIndex
 from curator.oversample import stratum_deficits, with_label
+from curator.provenance import is_main_synthetic
 from curator.stats import AnalysisError
 from curator.store import Workspace
 from curator.strata import stratum_keys
@@ -357,14 +358,11 @@ def oversample_render_workspace(ws: Workspace, *, by: str = "label", target: Any
     by = with_label(by)
     flat = ws.scalar_columns()
     frame = ws.to_pandas(flat, filters)
-    keep = (frame["source"] == "synthetic") & frame["label"].notna()
+    # Parents: the main synthetic set (no ablation variants, no renders of earlier runs).
+    keep = is_main_synthetic(frame) & frame["label"].notna().to_numpy()
     if "gen_recipe" in frame:
-        keep &= frame["gen_recipe"].notna()
-    if "gen_ablated" in frame:
-        keep &= frame["gen_ablated"].isin(["none"]) | frame["gen_ablated"].isna()
-    if "oversample_kind" in frame:  # renders of earlier runs are not parents
-        keep &= frame["oversample_kind"].isna()
-    frame = frame[keep.to_numpy()].reset_index(drop=True)
+        keep &= frame["gen_recipe"].notna().to_numpy()
+    frame = frame[keep].reset_index(drop=True)
     if frame.empty or "gen_recipe" not in frame:
         raise AnalysisError("no rendered samples with recorded generator parameters to "
                             "interpolate" + (f" matching {filters}" if filters else ""))
