@@ -21,6 +21,7 @@ import yaml
 from curator.hashing import config_hash
 from curator.validation import check_scalar
 from generators.errors import RecipeError
+from generators.output import check_chain
 from generators.randomizers import RANDOMIZERS, Param
 
 #: Bump when the same recipe and seed would render different pixels.
@@ -31,7 +32,7 @@ _TOP_KEYS = {"name", "description", "size", "scene", "randomizers", "labels", "o
 _SCENE_KEYS = {"objects", "ground", "placement_radius_m", "distractors", "occluders"}
 _QUERY_KEYS = {"label", "labels", "tags", "any_tags", "exclude_tags", "kind"}
 _LABEL_KEYS = {"min_pixels", "occluded_below"}
-_OUTPUT_KEYS = {"size", "grayscale", "levels", "invert"}
+_OUTPUT_KEYS = {"size", "grayscale", "levels", "invert", "chain"}
 
 
 def _close(name: str, options: Any) -> str:
@@ -215,14 +216,20 @@ class Recipe:
         levels = check_scalar(output.get("levels"), f"{where}.output.levels", min_val=2,
                               max_val=256, error=RecipeError, allow_none=True,
                               message="{name} must be in 2..256, got {value!r}")
+        out_config = {"size": out_size, "grayscale": bool(output.get("grayscale", False)),
+                      "levels": levels, "invert": bool(output.get("invert", False))}
+        if output.get("chain") is not None:
+            # Only when set: recipes without a chain keep their config hash (and samples).
+            check_chain(output["chain"], size=out_size, levels=levels, where=f"{where}.output",
+                        error=RecipeError)
+            out_config["chain"] = output["chain"]
         config = {
             "name": name,
             "size": [int(sizes[0]), int(sizes[1])],
             "scene": norm_scene,
             "randomizers": norm_rand,
             "labels": {"min_pixels": int(min_pixels), "occluded_below": occluded_below},
-            "output": {"size": out_size, "grayscale": bool(output.get("grayscale", False)),
-                       "levels": levels, "invert": bool(output.get("invert", False))},
+            "output": out_config,
             "description": str(data.get("description", "")),
         }
         # Round-trip through JSON so tuples and lists hash and compare the same way.

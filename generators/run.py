@@ -147,9 +147,9 @@ def finish_frame(recipe: Recipe, spec: Any, frame: Frame, seed: int) -> Frame:
 
     frame = frame.with_image(apply_sensor(frame.image, spec.sensor, stream(seed, "sensor-noise")))
     out = recipe.config["output"]
-    if out["size"] or out["grayscale"] or out["levels"] or out["invert"]:
+    if out["size"] or out["grayscale"] or out["levels"] or out["invert"] or out.get("chain"):
         frame = format_frame(frame, size=out["size"], grayscale=out["grayscale"],
-                             levels=out["levels"], invert=out["invert"],
+                             levels=out["levels"], invert=out["invert"], chain=out.get("chain"),
                              min_pixels=recipe.config["labels"]["min_pixels"])
     return frame
 

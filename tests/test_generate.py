@@ -13,12 +13,13 @@ import time
 import numpy as np
 import pyarrow.compute as pc
 import pytest
+import yaml
 from conftest import kill_after_shards
 from PIL import Image
 
 from curator import init_workspace, open_workspace
 from generators.errors import RecipeError
-from generators.recipe import RANDOMIZERS, load_recipe
+from generators.recipe import RANDOMIZERS, load_recipe, recipe_source
 from generators.run import generate
 
 SMALL = {"size": 48}
@@ -264,3 +265,36 @@ def test_render_workers_exit_when_their_parent_is_killed(tmp_path):
     while any(_alive(p) for p in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not [p for p in workers if _alive(p)], "render workers outlived their parent"
+
+
+def test_output_chain_round_trips_through_a_recipe_file(tmp_path):
+    path = tmp_path / "chained.yaml"
+    source = recipe_source("digits3d")[0]
+    source["output"] = {"chain": "mnist"}
+    path.write_text(yaml.safe_dump(source))
+    recipe = load_recipe(path)
+    assert recipe.config["output"]["chain"] == "mnist"
+    # The normalised output section, written back as YAML, reads back to the same recipe.
+    path.write_text(yaml.safe_dump({**source, "output": recipe.config["output"]}))
+    assert load_recipe(path).config == recipe.config
+    assert recipe.config_hash != load_recipe(path, {"output": {"chain": "sklearn_digits"}}
+                                             ).config_hash
+    # Recipes without a chain keep their hash (and so their samples) from before chains.
+    assert "chain" not in load_recipe("digits3d").config["output"]
+    assert load_recipe("digits3d").config_hash == "6b654948d75f538b"
+    ws = init_workspace(tmp_path / "ws")
+    generate(ws, recipe, 3, seed=0, workers=1)
+    for data in _rows(ws)["image_bytes"]:
+        with Image.open(io.BytesIO(data)) as img:
+            assert img.mode == "L" and img.size == (28, 28)
+
+
+@pytest.mark.parametrize("output, message", [
+    ({"chain": "sklearn"}, r"digits3d.output.chain: unknown output chain 'sklearn' \(did you "
+                           r"mean 'sklearn_digits'\?\); allowed: mnist, sklearn_digits"),
+    ({"chain": "mnist"}, r"output.size 8 conflicts with chain 'mnist'"),  # digits3d's size 8
+    ({"chain": "sklearn_digits", "levels": 256}, r"output.levels 256 conflicts"),
+])
+def test_bad_output_chains_name_the_key_and_the_choices(output, message):
+    with pytest.raises(RecipeError, match=message):
+        load_recipe("digits3d", {"output": output})
