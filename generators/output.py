@@ -27,13 +27,16 @@ class OutputChain:
     The glyph (the ink, see :func:`ink_mask`) is cropped to its bounding box, scaled keeping
     its aspect ratio until its longer side is ``box_px``, and placed in a ``field_px``
     square: centred by its box (``centre="box"``) or by its centre of mass
-    (``centre="mass"``). The chain fixes the output ``size`` and ``levels``.
+    (``centre="mass"``). Then ``finish="blocks"`` binarises the coverage and counts the ON
+    pixels of each block (the field divided into ``size`` x ``size`` blocks);
+    ``finish="grey"`` keeps the coverage as grey. The chain fixes ``size`` and ``levels``.
     """
 
     name: str
     box_px: int
     field_px: int
     centre: str
+    finish: str
     size: int
     levels: int
 
@@ -42,10 +45,11 @@ class OutputChain:
 OUTPUT_CHAINS = {
     # UCI optdigits (scikit-learn's load_digits): NIST-normalised 32x32 bitmaps, ON pixels
     # counted in non-overlapping 4x4 blocks, 0..16.
-    "sklearn_digits": OutputChain("sklearn_digits", 32, 32, "box", 8, DIGITS_LEVELS + 1),
+    "sklearn_digits": OutputChain("sklearn_digits", 32, 32, "box", "blocks", 8,
+                                   DIGITS_LEVELS + 1),
     # MNIST: fitted into 20x20 keeping aspect, anti-aliased, centre of mass at the centre of
     # 28x28, 256 grey levels.
-    "mnist": OutputChain("mnist", 20, 28, "mass", 28, 256),
+    "mnist": OutputChain("mnist", 20, 28, "mass", "grey", 28, 256),
 }
 
 
@@ -161,11 +165,12 @@ def apply_chain(frame: Frame, chain: OutputChain, *, invert: bool = False) -> Fr
     - ``mass``: shifted by whole pixels so the ink's centre of mass lands within half a
       pixel of the field centre (``field_px / 2 - 0.5`` in pixel indices; MNIST).
 
-    Then ``sklearn_digits`` binarises the 32x32 coverage at 0.5 and counts the ON pixels
-    of each 4x4 block (0..16, stored as :func:`curator.images.digits_to_uint8` like the real
-    digits); the label maps go to 8x8 by the block rules of :func:`resize_frame` (masks by
-    majority vote). ``mnist`` keeps the coverage as 0..255. A frame without ink is fitted
-    whole and comes out blank.
+    Then ``blocks`` (``sklearn_digits``) binarises the coverage at 0.5 and counts the ON
+    pixels of each block (32x32 in 4x4 blocks: 0..16, stored as
+    :func:`curator.images.digits_to_uint8` like the real digits); the label maps go to the
+    output size by the block rules of :func:`resize_frame` (masks by majority vote).
+    ``grey`` (``mnist``) keeps the coverage as 0..255. A frame without ink is fitted whole
+    and comes out blank.
 
     Parameters
     ----------
@@ -204,7 +209,7 @@ def apply_chain(frame: Frame, chain: OutputChain, *, invert: bool = False) -> Fr
     else:
         top, left = (field - fit_h) // 2, (field - fit_w) // 2
     placed = _paste_frame(replace(fitted, image=coverage), field, top, left)
-    if chain.name != "sklearn_digits":
+    if chain.finish == "grey":
         return replace(placed, image=np.rint(placed.image * 255).astype(np.uint8))
     bitmap = (placed.image >= 0.5).astype(np.uint8)
     blocks = field // chain.size
