@@ -6,9 +6,11 @@ Dataclass results mix in :class:`ResultMixin` for ``to_frame``, ``to_html`` and
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import html
 import importlib
+import inspect
 import io
 import json
 import math
@@ -20,9 +22,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-# Only classes and plot functions of our own packages are rebuilt from a saved result: a
-# result file names what it holds, and loading it must never import arbitrary code.
+from curator.errors import CuratorError
+
+# Only classes and plot functions defined in our own packages are rebuilt from a saved
+# result: a result file names what it holds, and loading it must never reach other code.
 _TRUSTED_MODULES = ("curator", "generators", "reports")
+
+
+class ResultFileError(CuratorError, ValueError):
+    """A saved result that cannot be read back (not one, damaged, or naming foreign code)."""
 
 
 def qualified_name(obj: Any) -> str:
@@ -39,26 +47,64 @@ def nameable(obj: Any) -> bool:
 
 
 def resolve_name(name: str) -> Any:
-    """The class or function a :func:`qualified_name` names, from curator's own packages."""
-    module, _, qualname = name.partition(":")
-    if not qualname or module.split(".")[0] not in _TRUSTED_MODULES:
-        raise ValueError(f"{name!r} is not a curator class or function")
-    obj: Any = importlib.import_module(module)
-    for part in qualname.split("."):
-        obj = getattr(obj, part)
+    """The class or function a :func:`qualified_name` names, defined in curator's packages.
+
+    The object must be *defined* where the name says (its own ``__module__`` and
+    ``__qualname__``), so a name cannot reach through a module's imports (``os``, pandas).
+    """
+    module, _, qualname = str(name).partition(":")
+    parts = qualname.split(".")
+    if (module.split(".")[0] not in _TRUSTED_MODULES
+            or not all(part.isidentifier() for part in module.split(".") + parts)):
+        raise ResultFileError(f"{name!r} is not a curator class or function")
+    try:
+        obj: Any = importlib.import_module(module)
+        for part in parts:
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError):
+        raise ResultFileError(f"{name!r} names no curator class or function (saved by "
+                              "another version of curator?)") from None
+    if (getattr(obj, "__module__", None) != module or getattr(obj, "__qualname__", None)
+            != qualname or not (isinstance(obj, type) or inspect.isfunction(obj))):
+        raise ResultFileError(f"{name!r} is not a curator class or function")
     return obj
 
 
+def result_class(name: str) -> type:
+    """The result class ``name`` records: a curator class that can rebuild itself."""
+    cls = resolve_name(name)
+    if not (isinstance(cls, type) and (hasattr(cls, "from_dict")
+                                       or dataclasses.is_dataclass(cls))):
+        raise ResultFileError(f"{name!r} is not a curator result class")
+    return cls
+
+
+def _lossless(value: Any) -> Any:
+    """Like :func:`jsonable`, but NaN and infinities survive (tagged ``{"__float__": ...}``)."""
+    if isinstance(value, (float, np.floating)) and not math.isfinite(value):
+        return {"__float__": str(float(value))}
+    if isinstance(value, Mapping):
+        return {str(k): _lossless(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_lossless(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _lossless(value.tolist())
+    return jsonable(value)
+
+
 def encode(value: Any) -> Any:
-    """JSON-able, losslessly for frames and arrays (tagged), for :func:`decode` to rebuild."""
+    """JSON-able, losslessly for frames (columns, dtypes, index), arrays (dtype, shape),
+    non-finite floats and nested results (tagged), for :func:`decode` to rebuild."""
     if isinstance(value, pd.DataFrame):
-        out = {"__frame__": frame_records(value, None), "columns": [str(c) for c in value.columns]}
+        out = {"__frame__": _lossless(value.to_dict(orient="records")),
+               "columns": [str(c) for c in value.columns],
+               "dtypes": [str(t) for t in value.dtypes]}
         if not value.index.equals(pd.RangeIndex(len(value))):
-            out["index"] = jsonable(list(value.index))
+            out["index"] = _lossless(list(value.index))
             out["index_name"] = jsonable(value.index.name)
         return out
     if isinstance(value, np.ndarray):
-        return {"__array__": jsonable(value), "dtype": value.dtype.str, "shape": list(value.shape)}
+        return {"__array__": _lossless(value), "dtype": value.dtype.str, "shape": list(value.shape)}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {"__result__": qualified_name(type(value)), "data": value.to_dict()
                 if isinstance(value, (ResultMixin, AnalysisResult))
@@ -67,23 +113,34 @@ def encode(value: Any) -> Any:
         return {str(k): encode(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set)):
         return [encode(v) for v in value]
-    return jsonable(value)
+    return _lossless(value)
+
+
+def _frame(value: Mapping[str, Any]) -> pd.DataFrame:
+    records = [{k: decode(v) for k, v in row.items()} for row in value["__frame__"]]
+    frame = pd.DataFrame.from_records(records, columns=value["columns"])
+    for column, dtype in zip(value["columns"], value.get("dtypes", []), strict=False):
+        with contextlib.suppress(TypeError, ValueError):
+            frame[column] = frame[column].astype(dtype)
+    if "index" in value:
+        frame.index = pd.Index(decode(value["index"]), name=value.get("index_name"))
+    return frame
 
 
 def decode(value: Any) -> Any:
-    """Inverse of :func:`encode`: frames, arrays and nested results come back."""
+    """Inverse of :func:`encode`: frames, arrays, non-finite floats and nested results."""
     if isinstance(value, Mapping):
+        if "__float__" in value:
+            return float(value["__float__"])
         if "__frame__" in value:
-            frame = pd.DataFrame.from_records(value["__frame__"], columns=value["columns"])
-            if "index" in value:
-                frame.index = pd.Index(value["index"], name=value.get("index_name"))
-            return frame
+            return _frame(value)
         if "__array__" in value:
             dtype = np.dtype(value["dtype"])
-            data = [np.nan if v is None else v for v in _flat(value["__array__"])]
+            data = [np.nan if v is None and dtype.kind in "fc" else v
+                    for v in _flat(decode(value["__array__"]))]
             return np.asarray(data, dtype=dtype).reshape(value["shape"])
         if "__result__" in value:
-            cls = resolve_name(value["__result__"])
+            cls = result_class(value["__result__"])
             return cls.from_dict(value["data"]) if hasattr(cls, "from_dict") else cls(
                 **{k: decode(v) for k, v in value["data"].items()})
         return {k: decode(v) for k, v in value.items()}
@@ -112,8 +169,15 @@ def save_result(result: Any, path: str | Path) -> Path:
 
 def load_result(path: str | Path) -> Any:
     """Read back what :func:`save_result` wrote: an object of the recorded class."""
-    payload = json.loads(Path(path).read_text())
-    return resolve_name(payload["type"]).from_dict(payload["data"])
+    try:
+        payload = json.loads(Path(path).read_text())
+        cls = result_class(payload["type"])
+        return cls.from_dict(payload["data"])
+    except ResultFileError as exc:
+        raise ResultFileError(f"{path}: {exc}") from None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ResultFileError(f"{path} is not a saved curator result ({type(exc).__name__}: "
+                              f"{exc}); write one with result.save(path)") from None
 
 
 class Reloadable:
@@ -240,33 +304,48 @@ class AnalysisResult(Reloadable):
     def to_dict(self, max_rows: int | None = 1000) -> dict[str, Any]:
         """JSON-able: summary, findings, params, notes and tables (``records``, capped).
 
-        With ``max_rows=None`` nothing is cut and :meth:`from_dict` rebuilds the result,
-        plots included (they are recorded by name under ``plots``).
+        ``max_rows=None`` gives the complete form, which :meth:`from_dict` rebuilds
+        exactly: tables keep every row, their columns and dtypes, NaN and infinities
+        survive, and the plots are recorded by name with their ``plot_data``.
         """
+        if max_rows is not None:
+            return {
+                "title": self.title,
+                "summary": jsonable(self.summary),
+                "findings": [f.to_dict() for f in self.findings],
+                "params": jsonable(self.params),
+                "notes": list(self.notes),
+                "tables": {name: frame_records(t, max_rows) for name, t in self.tables.items()},
+            }
         out = {
             "title": self.title,
-            "summary": jsonable(self.summary),
-            "findings": [f.to_dict() for f in self.findings],
-            "params": jsonable(self.params),
+            "summary": encode(self.summary),
+            "findings": [{**f.to_dict(), "details": encode(f.details)} for f in self.findings],
+            "params": encode(self.params),
             "notes": list(self.notes),
-            "tables": {name: frame_records(t, max_rows) for name, t in self.tables.items()},
+            "tables": {name: encode(t) for name, t in self.tables.items()},
         }
-        if max_rows is None and self.plot_fns:  # the complete form names its plots too
+        if self.plot_fns:
             out["plots"] = [qualified_name(fn) for fn in self.plot_fns if nameable(fn)]
-        if max_rows is None and self.plot_data:
+        if self.plot_data:
             out["plot_data"] = encode(self.plot_data)
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AnalysisResult:
-        """Rebuild a result from :meth:`to_dict` (tables come back as records frames)."""
+        """Rebuild a result from :meth:`to_dict`: exactly from the complete form, from the
+        capped form (``report.json``) with tables rebuilt from their records."""
+        tables = {name: decode(rows) if isinstance(rows, Mapping) else
+                  pd.DataFrame.from_records(rows) for name, rows in data.get("tables", {}).items()}
+        plots = [resolve_name(name) for name in data.get("plots", [])]
+        if any(isinstance(fn, type) for fn in plots):
+            raise ResultFileError(f"plots must name functions, got {data.get('plots')!r}")
+        findings = [Finding.from_dict({**f, "details": decode(f.get("details", {}))})
+                    for f in data.get("findings", [])]
         return cls(
-            title=data["title"], summary=dict(data.get("summary", {})),
-            tables={name: pd.DataFrame.from_records(rows) for name, rows in
-                    data.get("tables", {}).items()},
-            findings=[Finding.from_dict(f) for f in data.get("findings", [])],
-            params=dict(data.get("params", {})), notes=list(data.get("notes", [])),
-            plot_fns=[resolve_name(name) for name in data.get("plots", [])],
+            title=data["title"], summary=decode(dict(data.get("summary", {}))), tables=tables,
+            findings=findings, params=decode(dict(data.get("params", {}))),
+            notes=list(data.get("notes", [])), plot_fns=plots,
             plot_data=decode(data.get("plot_data", {})))
 
     def to_html(self, max_rows: int = 20, figures: bool = True, level: int = 3) -> str:

@@ -102,3 +102,61 @@ def test_saved_results_never_import_foreign_code(name, tmp_path):
     path.write_text(json.dumps({"type": name, "data": {}}))
     with pytest.raises(ValueError):
         load_result(path)
+
+
+@pytest.mark.parametrize("name", ["curator.paths:os.system", "curator.results:pd.DataFrame",
+                                  "curator.results:np.load", "curator.results:json.loads",
+                                  "curator.results:jsonable.__globals__"])
+def test_names_cannot_reach_through_a_curator_module(name, tmp_path):
+    """A name must be defined where it says: no path through a module's own imports."""
+    marker = tmp_path / "PWNED"
+    with pytest.raises(ValueError, match="not a curator class or function"):
+        resolve_name(name)
+    nested = {"title": "x", "params": {"evil": {"__result__": name,
+                                                "data": {"command": f"touch {marker}"}}}}
+    path = tmp_path / "evil.json"
+    path.write_text(json.dumps({"type": "curator.results:AnalysisResult", "data": nested}))
+    with pytest.raises(ValueError):
+        AnalysisResult.load(path)
+    path.write_text(json.dumps({"type": name, "data": {}}))
+    with pytest.raises(ValueError):
+        load_result(path)
+    assert not marker.exists()
+
+
+def test_plots_must_name_functions(tmp_path):
+    data = _analysis().to_dict(max_rows=None)
+    data["plots"] = ["curator.results:AnalysisResult"]
+    with pytest.raises(ValueError, match="plots must name functions"):
+        AnalysisResult.from_dict(data)
+
+
+@pytest.mark.parametrize("text", ["", "{not json", json.dumps({"data": {}}),
+                                  json.dumps({"type": "curator.results:AnalysisResult",
+                                              "data": {"no": "title"}}),
+                                  json.dumps({"type": "curator.nothing_here:X", "data": {}})])
+def test_damaged_files_give_one_clear_error(text, tmp_path):
+    from curator.errors import CuratorError
+
+    path = tmp_path / "bad.json"
+    path.write_text(text)
+    with pytest.raises(CuratorError, match="bad.json"):
+        load_result(path)
+
+
+def test_complete_form_keeps_non_finite_values_empty_columns_and_dtypes():
+    table = pd.DataFrame({"d": [np.inf, 1.0, np.nan], "k": np.array([1, 2, 3], np.int32),
+                          "s": ["a", None, "c"], "o": [np.nan, np.nan, np.nan]})
+    empty = pd.DataFrame({"sample_id": pd.Series([], dtype=object),
+                          "distance": pd.Series([], dtype=float)})
+    result = AnalysisResult("t", summary={"worst": float("-inf")},
+                            tables={"main": table, "none": empty},
+                            findings=[Finding("k", "s", "m", details={"d": np.inf})])
+    again = AnalysisResult.from_dict(json.loads(json.dumps(result.to_dict(max_rows=None))))
+    pd.testing.assert_frame_equal(again.tables["main"], table)
+    pd.testing.assert_frame_equal(again.tables["none"], empty)
+    assert again.summary == {"worst": float("-inf")}
+    assert again.findings[0].details == {"d": np.inf}
+    assert again.to_html(figures=False) == result.to_html(figures=False)
+    strict = json.dumps(result.to_dict(max_rows=None), allow_nan=False)  # plain JSON
+    assert "Infinity" not in strict
