@@ -54,10 +54,16 @@ def scrub(value: Any, names: tuple[str, ...]) -> Any:
     if isinstance(value, list):
         return [scrub(v, names) for v in value]
     if isinstance(value, str):
-        for name in names:
-            value = value.replace(name, "<WS>")
-        return re.sub(r"\b[0-9a-f]{16}\b(?=\.parquet)", "#", value)
+        return re.sub(r"\b[0-9a-f]{16}\b(?=\.parquet)", "#", replace_names(value, names))
     return value
+
+
+def replace_names(text: str, names: tuple[str, ...]) -> str:
+    """Each of ``names`` replaced by a placeholder where it stands as a whole token (a
+    short workspace name like ``d2`` must not match inside a hex hash)."""
+    for name in names:
+        text = re.sub(rf"(?<![0-9A-Za-z_]){re.escape(name)}(?![0-9A-Za-z_])", "<WS>", text)
+    return text
 
 
 def _json_text(text: str, names: tuple[str, ...]) -> str:
@@ -65,7 +71,11 @@ def _json_text(text: str, names: tuple[str, ...]) -> str:
 
 
 def digest_parquet(path: Path, names: tuple[str, ...]) -> str:
-    table = pq.read_table(path)
+    return digest_arrow(pq.read_table(path), names)
+
+
+def digest_arrow(table: pa.Table, names: tuple[str, ...]) -> str:
+    """Schema metadata (scrubbed) and every column's bytes but the volatile ones."""
     meta = table.schema.metadata or {}
     h = hashlib.sha256()
     for key in sorted(meta):
@@ -97,8 +107,7 @@ def digest_file(path: Path, names: tuple[str, ...]) -> str:
         if path.suffix == ".json":
             text = _json_text(text, names)
         else:
-            for name in names:
-                text = text.replace(name, "<WS>")
+            text = replace_names(text, names)
         data = text.encode()
     return hashlib.sha256(data).hexdigest()
 
@@ -112,18 +121,38 @@ def manifest_hashes(root: Path) -> tuple[str, ...]:
     return tuple(out)
 
 
+# Sharded tables: how rows are cut into shards depends on timing (a generate run flushes a
+# shard every WRITE_SECONDS), so each table is compared as one, rows ordered by their key.
+SHARDED = re.compile(
+    r"^(samples|rejects|embeddings/[^/]+/vectors)/part-\d{8}-[0-9a-f]{8}\.parquet$")
+
+
+def digest_table(paths: list[Path], names: tuple[str, ...]) -> str:
+    table = pa.concat_tables([pq.read_table(p) for p in paths], promote_options="default")
+    keys = [k for k in ("sample_id", "item", "reason") if k in table.column_names]
+    if keys:
+        table = table.sort_by([(k, "ascending") for k in keys])
+    return digest_arrow(table, names)
+
+
 def tree_digests(root: Path) -> dict[str, str]:
     marker = json.loads((root / "workspace.json").read_text())
     names = (str(root.resolve()), root.resolve().name, marker["workspace_id"],
              *manifest_hashes(root))
     out: dict[str, str] = {}
+    tables: dict[str, list[Path]] = {}
     for path in sorted(root.rglob("*")):
         if not path.is_file() or path.name in SKIP_NAMES or path.name.endswith(SKIP_SUFFIXES):
             continue
         rel = path.relative_to(root)
         if rel.parts[0] == "workspace.json" or any(p.startswith(".tmp-") for p in rel.parts):
             continue
+        if SHARDED.match(rel.as_posix()):
+            tables.setdefault(f"{rel.parent.as_posix()}/(all rows)", []).append(path)
+            continue
         out[canonical_name(rel)] = digest_file(path, names)
+    for name, paths in tables.items():
+        out[name] = digest_table(paths, names)
     return out
 
 
