@@ -4,7 +4,7 @@
 (``fit``, ``kneighbors``, ``kneighbors_graph``; clone-able), so imbalanced-learn and
 scikit-learn code can use it. Exact search (``"Flat"``) is the default; ``"IVF"``/``"HNSW"``
 (or any faiss factory string) trade a measured bit of recall for speed on large sets.
-:func:`workspace_index` persists indices under ``index/`` and rebuilds them only when stale.
+Saving an index next to a workspace is :mod:`curator.index_store`'s job.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
 from curator.errors import CuratorError
-from curator.hashing import config_hash
 from curator.validation import check_scalar
 
 #: Queries answered per faiss call; bounds the memory of one call's result arrays.
@@ -479,35 +478,3 @@ def _hnsw(index):
     return getattr(_faiss().downcast_index(index), "hnsw", None)
 
 
-_INDEX_KEY = re.compile(r"[^a-z0-9]+")
-
-
-def index_dir(ws_root: Path, embedding_name: str, neighbor_index: NeighborIndex) -> Path:
-    """Where a workspace keeps the index of one embedding under one configuration."""
-    params = {k: v for k, v in neighbor_index.get_params().items()
-              if k not in ("n_jobs",)}
-    slug = _INDEX_KEY.sub("-", str(neighbor_index.index).lower()).strip("-") or "index"
-    return ws_root / "index" / embedding_name / f"{slug}-{config_hash(params)[:10]}"
-
-
-def workspace_index(ws, embedding, neighbor_index: NeighborIndex | None = None, *,
-                    rebuild: bool = False) -> NeighborIndex:
-    """A fitted index over ``embedding`` (a :class:`curator.embed.Embedding`), from
-    ``index/`` when it is up to date, else built and saved there.
-
-    An index is stale when the embedding's configuration or rows changed since it was
-    built; stale or damaged indices are rebuilt, never used.
-    """
-    nn = neighbor_index if neighbor_index is not None else NeighborIndex()
-    folder = index_dir(ws.root, embedding.info.name, nn)
-    if not rebuild and (folder / "meta.json").is_file():
-        try:
-            loaded = NeighborIndex.load(folder, embedding.vectors,
-                                        fingerprint=embedding.fingerprint)
-            loaded.set_params(n_jobs=nn.n_jobs)
-            return loaded
-        except NeighborsError:
-            pass
-    nn.fit(embedding.vectors)
-    nn.save(folder, fingerprint=embedding.fingerprint)
-    return nn

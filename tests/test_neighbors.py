@@ -8,11 +8,11 @@ from imblearn.over_sampling import ADASYN, SMOTE, BorderlineSMOTE
 from sklearn.base import clone
 from sklearn.neighbors import NearestNeighbors
 
+from curator.index_store import workspace_index
 from curator.neighbors import (
     NeighborIndex,
     NeighborsError,
     recall_at_k,
-    workspace_index,
 )
 
 

@@ -169,7 +169,8 @@ def index(
 ) -> None:
     """Build (or reuse) the neighbour index of an embedding and report its recall."""
     from curator.embed import load_embedding
-    from curator.neighbors import NeighborIndex, index_dir, workspace_index
+    from curator.index_store import index_dir, workspace_index
+    from curator.neighbors import NeighborIndex
 
     with errors_as_messages():
         ws = open_workspace(workspace)

@@ -292,7 +292,8 @@ def demo_analysis(ws: Workspace, *, with_cnn: bool = True) -> None:
     """The demo's analysis steps: embeddings, a 2-D map, indices and four selections."""
     from curator.embed import AttributeEmbedder, PixelEmbedder, embed_workspace, load_embedding
     from curator.embed.map2d import embedding_map
-    from curator.neighbors import NeighborIndex, workspace_index
+    from curator.index_store import workspace_index
+    from curator.neighbors import NeighborIndex
     from curator.select import (
         EVAL_SPLITS,
         parse_target,
