@@ -39,3 +39,13 @@ def is_main_synthetic(frame: pd.DataFrame) -> np.ndarray:
         ablated = frame["gen_ablated"]
         mask &= (ablated.isna() | ablated.isin(NOT_ABLATED)).to_numpy()
     return mask
+
+
+def ablation_arm(frame: pd.DataFrame) -> np.ndarray:
+    """Per row, the randomizer its recipe held (``gen_ablated``), ``"none"`` for the full
+    recipe (null, ``""`` or ``"none"``, as :func:`is_main_synthetic` counts them)."""
+    if "gen_ablated" not in frame:
+        return np.full(len(frame), "none", dtype=object)
+    ablated = frame["gen_ablated"]
+    full = (ablated.isna() | ablated.isin(NOT_ABLATED)).to_numpy()
+    return np.where(full, "none", ablated.astype(str).to_numpy()).astype(object)

@@ -20,7 +20,7 @@ from curator.embed import list_embeddings, load_embedding
 from curator.errors import CuratorError
 from curator.hashing import config_hash
 from curator.neighbors import NeighborIndex
-from curator.provenance import is_main_synthetic, is_real
+from curator.provenance import ablation_arm, is_main_synthetic, is_real
 from curator.requests import GenerationRequest, requests_frame
 from curator.results import AnalysisResult, Finding, new_figure
 from curator.select import Selection, parse_target
@@ -472,7 +472,7 @@ def _ablation(data: ReportData, cfg: ReportConfig, experiments: Path | None) -> 
         if why is None:
             results.append(ablation_gaps(
                 data.vectors[both], syn[both],
-                frame.loc[both, "gen_ablated"].fillna("none").astype(str).to_numpy(),
+                ablation_arm(frame)[both].astype(str),
                 n_boot=cfg.n_boot, max_samples=cfg.max_samples, random_state=cfg.random_state))
     if why:
         skipped = why

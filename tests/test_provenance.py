@@ -43,3 +43,14 @@ def test_the_report_the_experiments_and_the_ratio_planner_share_the_rule():
     assert build.is_main_synthetic is is_main_synthetic
     assert experiments.is_main_synthetic is is_main_synthetic
     assert ratio.is_main_synthetic is is_main_synthetic
+
+
+def test_ablation_arms_count_null_none_and_empty_as_the_full_recipe():
+    from curator.provenance import ablation_arm
+
+    frame = rows()
+    assert ablation_arm(frame).tolist() == ["none", "none", "none", "none", "lighting",
+                                           "none", "none", "none", "none"]
+    assert ablation_arm(frame[["source"]]).tolist() == ["none"] * len(frame)
+    full = ablation_arm(frame) == "none"
+    assert (is_main_synthetic(frame) <= full).all()  # main synthetic rows are full-recipe rows

@@ -35,7 +35,7 @@ from curator.experiments import (
 )
 from curator.fileio import atomic_write_bytes
 from curator.hashing import config_hash
-from curator.provenance import is_main_synthetic, is_real, recipe_renders
+from curator.provenance import ablation_arm, is_main_synthetic, is_real, recipe_renders
 from curator.results import AnalysisResult, jsonable
 from curator.store import Workspace
 
@@ -226,7 +226,7 @@ def ablation_experiment(ws: Workspace, recipe: str, embedding: str = "pixels", *
         _refresh_embedding(ws, embedding)
     frame, data = load_sweep_data(ws, embedding, heldout=heldout, random_state=random_state)
     ours = recipe_renders(frame) & (frame["gen_recipe"] == spec.name).to_numpy()
-    ablated = frame["gen_ablated"].fillna("none").to_numpy()
+    ablated = ablation_arm(frame)
     arms = {name: ours & (ablated == name) for name in ["none", *spec.enabled]
             if (ours & (ablated == name)).any()}
     if "none" not in arms:
