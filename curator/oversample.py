@@ -80,7 +80,8 @@ class _Oversampler(BaseEstimator):
     k_neighbors
         Neighbours per minority sample, searched by :class:`NeighborIndex` (exact).
     random_state
-        Seeds imbalanced-learn's draws: same seed, same rows as its own sampler.
+        Seeds imbalanced-learn's draws: same seed, same rows as its own sampler (but for
+        neighbours tied in distance: faiss orders them by row, scikit-learn its own way).
     """
 
     #: Key of :data:`OVERSAMPLERS` (and ``--sampler``): names the cleaner, if any.
@@ -163,11 +164,14 @@ class _Oversampler(BaseEstimator):
 
     def fit_resample(self, X: Any, y: Sequence[Any], *, ids: Sequence[str] | None = None
                      ) -> tuple[np.ndarray, np.ndarray]:
-        """``(X_resampled, y_resampled)``: the input rows, then the new ones (:meth:`fit`)."""
+        """``(X_resampled, y_resampled)``: the input rows as given (a float ``X`` keeps its
+        dtype, as in imbalanced-learn), then the new ones (:meth:`fit`) in that dtype."""
+        given = np.asarray(X)
         X, keys = as_float32(X, allow_empty=False), _keys(y)
         made = self.fit(X, keys, ids=ids).oversampled_
         new_keys = made.frame["stratum"].to_numpy()
-        return (np.vstack([X, made.vectors]),
+        dtype = given.dtype if given.dtype.kind == "f" else np.float32
+        return (np.vstack([given.astype(dtype, copy=False), made.vectors.astype(dtype)]),
                 np.concatenate([keys, new_keys.astype(keys.dtype, copy=False)]))
 
 

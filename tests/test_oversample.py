@@ -457,3 +457,17 @@ def test_oversample_summary_round_trips_and_shows_itself(tmp_path):
     assert OversampleSummary.load(summary.save(tmp_path / "summary.json")) == summary
     assert summary.to_frame().loc["written", "value"] == 3
     assert "oversample smote on pixels" in summary._repr_html_()
+
+
+def test_fit_resample_keeps_the_input_rows_and_dtype_like_imblearn():
+    from curator.oversample import SMOTEOversampler
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 4))  # float64, no ties
+    y = np.array(["a"] * 50 + ["b"] * 10)
+    X_res, y_res = SMOTEOversampler(random_state=3).fit_resample(X, y)
+    ref_X, ref_y = SMOTE(random_state=3).fit_resample(X, y)
+    assert X_res.dtype == ref_X.dtype == np.float64
+    assert (X_res[:60] == X).all()  # the input rows exactly as given
+    np.testing.assert_allclose(X_res, ref_X, atol=1e-6)  # new rows made in float32
+    assert y_res.tolist() == ref_y.tolist()
