@@ -109,7 +109,7 @@ def summarize_runs(runs: pd.DataFrame, *, metric: str = "accuracy") -> AnalysisR
         d, lo, hi = _paired(mine.set_index("seed")[metric], ref_runs.set_index("seed")[metric])
         verdict = _verdict(best, d, lo, hi)
         weight = best.get("synthetic_weight", float("nan"))
-        weighed = "" if pd.isna(weight) else f" at weight {weight:g} (median over seeds)"
+        weighed = "" if pd.isna(weight) else f" at weight {weight:g}, the seeds' median"
         recs.append({"regime": regime, "budget": budget, "best": best["point"],
                      "n_real": best["n_real"], "n_synthetic": best["n_synthetic"],
                      metric: best[metric], f"{metric}_lo": best[f"{metric}_lo"],
