@@ -48,7 +48,7 @@ def _show(table: pd.DataFrame, columns: list[str], title: str) -> None:
     for c in shown.columns:
         if pd.api.types.is_float_dtype(shown[c]):
             shown[c] = shown[c].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
-        elif shown[c].dtype == object:  # filled by some regimes only (chosen weights)
+        elif not pd.api.types.is_numeric_dtype(shown[c]):  # chosen weights: weighted only
             shown[c] = shown[c].astype(object).where(shown[c].notna(), "")
     console.print(f"[bold]{title}[/bold]")
     console.print(shown.to_string(index=False), highlight=False, markup=False)
