@@ -52,11 +52,11 @@ def sweep_data(frame, X, **kw):
                      frame["label"].to_numpy())
 
 
-def sweep(frame, X, *, points, budgets=(9,), seeds=5, regimes=("mixed",), cache=None):
+def sweep(frame, X, *, points, budgets=(9,), seeds=5, regimes=("mixed",), cache=None, **kw):
     data = sweep_data(frame, X)
     runs = run_ratio_sweep(data, (frame.source == "real").to_numpy(),
                            (frame.source == "synthetic").to_numpy(), budgets=list(budgets),
-                           points=points, regimes=regimes, seeds=seeds, cache=cache)
+                           points=points, regimes=regimes, seeds=seeds, cache=cache, **kw)
     return data, runs
 
 
@@ -157,6 +157,105 @@ def test_pretrain_regime_fine_tunes_from_the_synthetic_weights():
         fit_proxy("hgb", X[real], y[real], X[syn], y[syn], regime="pretrain")
 
 
+def test_weighted_regime_at_weight_one_is_the_mixed_regime_exactly():
+    frame, X = world(0.0)
+    _, runs = sweep(frame, X, points=mix_points([0, 0.5, 1], [4]), seeds=3,
+                    regimes=("mixed", "weighted"), synthetic_weights=[1.0])
+    weighted = runs[runs.regime == "weighted"].set_index(["point", "seed"])
+    mixed = runs[runs.regime == "mixed"].set_index(["point", "seed"]).loc[weighted.index]
+    # Real only and synthetic only have nothing to weigh against: not run as weighted.
+    assert set(weighted.index.get_level_values("point")) == {"real share 0.5",
+                                                              "+4 synthetic per real"}
+    assert (weighted["synthetic_weight"] == 1.0).all()
+    for col in ("accuracy", "balanced_accuracy", "train_digest", "n_real", "n_synthetic"):
+        assert weighted[col].tolist() == mixed[col].tolist(), col
+    assert weighted["per_stratum"].tolist() == mixed["per_stratum"].tolist()
+    message = summarize_runs(runs).finding("best_ratio", "budget=9 regime=weighted").message
+    assert "best is +4 synthetic per real (9 real + 36 synthetic at weight 1, the seeds' " \
+        "median)" in message and "vs real only: synthetic" in message
+    real = (frame.source == "real").to_numpy() & (frame.split == "train").to_numpy()
+    syn = (frame.source == "synthetic").to_numpy()
+    y = frame.label.to_numpy()
+    for model in ("logistic", "mlp", "hgb"):  # each takes sample_weight in its fit
+        one = fit_proxy(model, X[real], y[real], X[syn], y[syn], regime="weighted")
+        plain = fit_proxy(model, X[real], y[real], X[syn], y[syn])
+        light = fit_proxy(model, X[real], y[real], X[syn], y[syn], regime="weighted",
+                          synthetic_weight=0.05)
+        assert np.array_equal(one.predict(X), plain.predict(X))
+        assert (light.predict(X) != plain.predict(X)).any(), model
+
+
+def shifted_world():
+    """Synthetic classes drawn 80% of the way towards the next class's mean: each carries the
+    real class structure but mostly sits where another real class lives (mislabelled, yet
+    informative about the shape of the classes)."""
+    return world(0.8)
+
+
+def test_weighted_regime_downweights_mislabelled_synthetic_and_beats_mixed():
+    frame, X = shifted_world()
+    _, runs = sweep(frame, X, points=mix_points([1], [10]), seeds=5,
+                    regimes=("mixed", "weighted"))
+    mean = runs[~runs.real_only].groupby("regime")["accuracy"].mean()
+    chosen = runs.loc[runs.regime == "weighted", "synthetic_weight"]
+    assert chosen.median() < 1 and mean["weighted"] > mean["mixed"] + 0.1
+    result = summarize_runs(runs)
+    rec = result.tables["recommendations"].set_index("regime")
+    point = result.tables["points"].set_index(["regime", "point"]).loc[
+        ("weighted", "+10 synthetic per real")]
+    assert point["synthetic_weight"] == chosen.median()
+    assert point["synthetic_weights"] == ", ".join(f"{w:g}" for w in chosen)
+    assert "vs_real_only_lo" in rec and pd.isna(rec.loc["mixed", "synthetic_weight"])
+    sweep_table = result.tables["weight_sweep"]
+    assert sorted(sweep_table["weight"]) == sorted([1.0, 0.5, 0.2, 0.1, 0.05, 0.02])
+    assert sweep_table["chosen_by_seeds"].sum() == 5 and (sweep_table["seeds"] == 5).all()
+    again = type(result).from_dict(result.to_dict(max_rows=None))
+    assert again.to_dict(max_rows=None) == result.to_dict(max_rows=None)
+
+
+def test_the_chosen_weight_never_sees_heldout_rows_and_is_deterministic(tmp_path):
+    frame, X = shifted_world()
+    points = mix_points([0.5], [4])
+    kw = {"points": points, "seeds": 3, "regimes": ("weighted",)}
+    _, first = sweep(frame, X, cache=RunCache(tmp_path / "runs"), **kw)
+    _, again = sweep(frame, X, cache=RunCache(tmp_path / "runs"), **kw)
+    _, fresh = sweep(frame, X, **kw)
+    assert again["cached"].all() and not first["cached"].any()
+    cols = [c for c in first.columns if c != "cached"]
+    pd.testing.assert_frame_equal(first[cols], again[cols])
+    pd.testing.assert_frame_equal(first[cols], fresh[cols])
+    # Every held-out label moved to the next class: scores fall, the chosen weights do not.
+    held = (frame.split == "test").to_numpy()
+    poisoned = frame.copy()
+    poisoned.loc[held, "label"] = ((frame.label[held].astype(int) + 1) % 3).astype(str)
+    _, bad = sweep(poisoned, X, **kw)
+    w = first.regime == "weighted"
+    assert first.loc[w, "synthetic_weight"].tolist() == bad.loc[w, "synthetic_weight"].tolist()
+    assert first.loc[w, "weight_sweep"].tolist() == bad.loc[w, "weight_sweep"].tolist()
+    assert bad.loc[w, "accuracy"].mean() < first.loc[w, "accuracy"].mean() - 0.3
+    # Another grid is another run: the cache key holds it.
+    _, other = sweep(frame, X, cache=RunCache(tmp_path / "runs"), synthetic_weights=[0.5],
+                     **kw)
+    assert not other.loc[other.regime == "weighted", "cached"].any()
+    assert (other.loc[other.regime == "weighted", "synthetic_weight"] == 0.5).all()
+
+
+def test_weighted_regime_checks_its_weights_and_the_model(monkeypatch):
+    from curator.experiments import check_weights, proxy
+
+    frame, X = world(0.0)
+    for bad in ([0], [1.5], []):
+        with pytest.raises(ExperimentError, match="synthetic weight"):
+            check_weights(bad)
+    with pytest.raises(ExperimentError, match="synthetic weights must be in"):
+        sweep(frame, X, points=mix_points([1], [1]), regimes=("weighted",),
+              synthetic_weights=[2])
+    # An MLP before scikit-learn 1.7 takes no sample_weight: refused, not approximated.
+    monkeypatch.setattr(proxy, "takes_sample_weight", lambda model: False)
+    with pytest.raises(ExperimentError, match="mlp needs >= 1.7"):
+        proxy.check_model_regimes("mlp", ["weighted"])
+
+
 def test_a_label_without_synthetic_keeps_its_real_part_and_real_only_is_always_run():
     frame, X = world(0.0)
     keep = ~((frame.source == "synthetic") & (frame.label == "2")).to_numpy()
@@ -252,12 +351,15 @@ def test_cli_ratio_and_ablation_end_to_end_and_in_the_report(digits_mix_ws):
     ws, runner = digits_mix_ws, CliRunner()
     args = ["experiment", "ratio", "-w", str(ws.root), "--real-counts", "30,60",
             "--real-fractions", "0,0.5,1", "--synthetic-per-real", "1", "--seeds", "2",
-            "--regime", "mixed,pretrain"]
+            "--regime", "mixed,pretrain,weighted", "--synthetic-weights", "1,0.2"]
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output
     assert "real held-out accuracy per mix" in first.output
     assert "budget 30, mixed: best is" in first.output and "0 from cache" in first.output
     assert "held out: the real samples of split 'test'" in first.output
+    assert "budget 30, weighted: best is" in first.output and "synthetic_weights" in first.output
+    assert "weighted: each run weighs its synthetic rows by the weight among 1, 0.2" \
+        in first.output
     again = runner.invoke(app, args)
     assert again.exit_code == 0 and "0 run(s) trained" in again.output, again.output
     # Ablation: the missing variants are rendered and embedded, plus an augmentation arm.
@@ -274,8 +376,13 @@ def test_cli_ratio_and_ablation_end_to_end_and_in_the_report(digits_mix_ws):
     html = build_report(ws, ReportConfig(sections=("ablation",))).to_html()
     assert "Real:synthetic ratio sweep" in html and "Ablation on real held-out data" in html
     assert "No ratio experiments" not in html
+    assert "weight_sweep" in html and "synthetic_weight" in html
+    helped = runner.invoke(app, ["experiment", "ratio", "--help"])
+    assert "weighted" in helped.output and "--synthetic-weights" in helped.output
     for bad, message in ((["--real-fractions", "2"], "real fractions must be in"),
                          (["--model", "svm"], "model must be one of"),
+                         (["--regime", "weighted", "--synthetic-weights", "0"],
+                          "synthetic weights must be in"),
                          (["--real-counts", "ten"], "--real-counts must be")):
         out = runner.invoke(app, ["experiment", "ratio", "-w", str(ws.root), *bad])
         assert out.exit_code == 2 and message in out.output, out.output

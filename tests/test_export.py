@@ -240,3 +240,44 @@ def test_weights_names_and_old_files(export_ws, tmp_path):
     with pytest.raises(ManifestError, match="lacks column"):
         read_manifest(old)
     old.unlink()
+
+
+def test_a_weighted_mix_carries_its_synthetic_weight_into_every_export(export_ws, tmp_path):
+    import pandas as pd
+    import pyarrow.parquet as pq
+    from typer.testing import CliRunner
+
+    from curator.cli import app
+    from curator.export.torch import ManifestDataset
+    from curator.manifest import find_manifest
+    from curator.workflows.ratio import save_mix, workspace_mix_inputs
+
+    ws = ["-w", str(export_ws.root)]
+    run = CliRunner().invoke
+    out = run(app, ["select", "mix", "wmix", "-e", "pixels", "--ratio", "1:2", "--by",
+                    "label", "--n-real", "2", "--synthetic-weight", "0.1", "--force", *ws])
+    assert out.exit_code == 0, out.output
+    out = run(app, ["manifest", "create", "wmix", *ws])
+    assert out.exit_code == 0, out.output
+    cli_manifest = read_manifest(find_manifest(export_ws, "wmix"))
+    inputs = workspace_mix_inputs(export_ws, "pixels", by="label")
+    _, manifest = save_mix(export_ws, "wmix-plan", inputs, 2.0, n_total=6,
+                           synthetic_weight=0.1, overwrite=True)
+    assert manifest.header["config"]["synthetic_weight"] == 0.1
+    for m in (cli_manifest, manifest):
+        expected = dict(zip(m.frame.sample_id, (m.frame.source == "real").map(
+            {True: 1.0, False: 0.1}), strict=True))
+        assert dict(zip(m.frame.sample_id, m.frame.weight, strict=True)) == expected
+        assert set(m.frame.weight) == {1.0, 0.1}
+    for fmt in ("parquet", "jsonl", "hf"):
+        export_manifest(export_ws, manifest, tmp_path / fmt, fmt)
+    lines = (tmp_path / "jsonl" / "manifest.jsonl").read_text().splitlines()
+    got = {"parquet": pq.read_table(tmp_path / "parquet" / "manifest.parquet").to_pandas(),
+           "jsonl": pd.DataFrame([json.loads(line) for line in lines]),
+           "hf": pd.concat(pq.read_table(p).to_pandas() for p in
+                           sorted((tmp_path / "hf" / "data").rglob("*.parquet")))}
+    for fmt, frame in got.items():
+        assert dict(zip(frame.sample_id, frame.weight, strict=True)) == expected, fmt
+    for fmt in ("parquet", "jsonl"):
+        ds = ManifestDataset(tmp_path / fmt)
+        assert dict(zip(ds.sample_ids, ds.weights, strict=True)) == expected, fmt

@@ -277,6 +277,15 @@ def test_mix_n_total_and_no_real_stratum_and_determinism():
     with pytest.raises(SelectionError, match="ratio"):
         select_mix(X, ids=ids, is_real=real, is_synthetic=~real, strata=strata,
                    synthetic_per_real={"s0": 1.0})
+    # A synthetic weight: the same rows, plus a weight column (1 real, w synthetic).
+    assert "weight" not in sel.frame and "synthetic_weight" not in sel.params
+    weighted = select_mix(X, ids=ids, is_real=real, is_synthetic=~real, strata=strata,
+                          synthetic_per_real=3.0, n_total=16, synthetic_weight=0.25)
+    assert weighted.ids == sel.ids and weighted.params["synthetic_weight"] == 0.25
+    assert (weighted.frame["weight"] == np.where(weighted.frame["kind"] == "real", 1.0,
+                                                 0.25)).all()
+    with pytest.raises(SelectionError, match="synthetic_weight must be"):
+        select_mix(X, ids=ids, is_real=real, is_synthetic=~real, synthetic_weight=0)
 
 
 # -- strata -----------------------------------------------------------------------------------

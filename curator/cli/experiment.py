@@ -48,6 +48,8 @@ def _show(table: pd.DataFrame, columns: list[str], title: str) -> None:
     for c in shown.columns:
         if pd.api.types.is_float_dtype(shown[c]):
             shown[c] = shown[c].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
+        elif not pd.api.types.is_numeric_dtype(shown[c]):  # chosen weights: weighted only
+            shown[c] = shown[c].astype(object).where(shown[c].notna(), "")
     console.print(f"[bold]{title}[/bold]")
     console.print(shown.to_string(index=False), highlight=False, markup=False)
 
@@ -55,7 +57,8 @@ def _show(table: pd.DataFrame, columns: list[str], title: str) -> None:
 def _print_ratio(summary) -> None:
     result = summary.result
     _show(result.tables["points"], ["regime", "budget", "point", "n_real", "n_synthetic",
-                                    "accuracy", "accuracy_lo", "accuracy_hi"],
+                                    "accuracy", "accuracy_lo", "accuracy_hi",
+                                    "synthetic_weights"],
           "real held-out accuracy per mix (mean and 95% interval over seeds)")
     console.print("[bold]recommended mix per real budget[/bold]")
     for f in result.findings:
@@ -95,8 +98,14 @@ def ratio(
         "--real-counts", help="Real budgets to sweep, e.g. '50,100,200', spread evenly over "
         "the labels (default: every real training sample).")] = None,
     regime: Annotated[str, typer.Option(
-        "--regime", help="mixed (train on the mix), pretrain (synthetic first, then "
-        "fine-tune on the real part; logistic and mlp), or both: 'mixed,pretrain'.")] = "mixed",
+        "--regime", help="Comma-separated: mixed (train on the mix), pretrain (synthetic "
+        "first, then fine-tune on the real part; logistic and mlp), weighted (train on the "
+        "mix, each synthetic row weighing w < 1, w chosen per run among "
+        "--synthetic-weights by cross-validation on the run's real rows, never the "
+        "held-out split), e.g. 'mixed,pretrain,weighted'.")] = "mixed",
+    synthetic_weights: Annotated[str, typer.Option(
+        "--synthetic-weights", help="Candidate weights of a synthetic row in the weighted "
+        "regime (a real row weighs 1), each in (0, 1].")] = "1,0.5,0.2,0.1,0.05,0.02",
     model: ModelOpt = "logistic",
     seeds: SeedsOpt = 3,
     synthetic: Annotated[list[str] | None, typer.Option(
@@ -114,10 +123,11 @@ def ratio(
     mix holds a near-duplicate of a held-out sample or anything derived from one. Each
     point runs --seeds times; the table shows the mean with a 95% t-interval, and the
     recommendation per budget and per held-out stratum comes with the paired difference to
-    real-only training.
+    real-only training. In the weighted regime the table also shows the synthetic weight
+    each seed chose.
 
     Example: curator experiment ratio -w WS --real-counts 50,100,200
-    --synthetic-per-real 1,4 --regime mixed,pretrain
+    --synthetic-per-real 1,4 --regime mixed,pretrain,weighted
     """
     with errors_as_messages():
         from curator.workflows.experiments import ratio_experiment
@@ -134,7 +144,9 @@ def ratio(
                 real_fractions=_numbers(real_fractions, "--real-fractions"),
                 synthetic_per_real=_numbers(synthetic_per_real, "--synthetic-per-real"),
                 regimes=regimes, model=model, seeds=seeds, synthetic=parse_wheres(synthetic),
-                by=by, heldout=heldout, random_state=seed, progress=progress)
+                by=by, heldout=heldout, random_state=seed,
+                synthetic_weights=_numbers(synthetic_weights, "--synthetic-weights"),
+                progress=progress)
         _print_ratio(summary)
 
 

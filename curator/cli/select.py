@@ -200,11 +200,16 @@ def select_mix_cmd(
     fill: Annotated[bool, typer.Option(
         "--fill", help="When one side is short, fill the total with the other instead of "
                        "shrinking both to keep the ratio.")] = False,
+    synthetic_weight: Annotated[float | None, typer.Option(
+        "--synthetic-weight", help="Weight of each synthetic row in the subset's weight "
+        "column (a real row weighs 1), e.g. the weight `curator experiment ratio --regime "
+        "weighted` chose; manifests and exports carry it.")] = None,
     seed: SeedOpt = 0,
     force: ForceOpt = False,
 ) -> None:
     """A real + synthetic subset with the requested ratio per stratum; synthetic samples
-    closest to the real ones first. Reports requested vs achieved per stratum.
+    closest to the real ones first. Reports requested vs achieved per stratum. With
+    --synthetic-weight W the subset weighs each synthetic row W.
 
     Example: curator select mix digits-1to1 -e pixels --ratio 1:1 --by label
     --where "split == 'train'" -w WS
@@ -221,7 +226,8 @@ def select_mix_cmd(
                          is_synthetic=rows.source.isin(syn_sources),
                          strata=stratum_keys(rows, by) if by else None,
                          synthetic_per_real=_ratio(ratio), n_real=n_real, n_total=n_total,
-                         keep_ratio=not fill, random_state=seed)
+                         keep_ratio=not fill, random_state=seed,
+                         synthetic_weight=synthetic_weight)
         _save(ws, name, sel, force, {"embedding": embedding, "by": by, "ratio": ratio,
                                      "embedding_config": emb.info.config_hash, "where": where})
 

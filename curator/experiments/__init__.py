@@ -9,7 +9,8 @@ paired difference to real-only training behind each one.
 
 Pure functions over arrays, one module per step: :mod:`~curator.experiments.data` (the
 held-out split and its leakage guard), :mod:`~curator.experiments.mixes` (training mixes),
-:mod:`~curator.experiments.proxy` (the proxy model), :mod:`~curator.experiments.runs` (the
+:mod:`~curator.experiments.proxy` (the proxy model), :mod:`~curator.experiments.weighting`
+(the synthetic weight of the ``weighted`` regime), :mod:`~curator.experiments.runs` (the
 sweep and the ablation), :mod:`~curator.experiments.summary` (intervals and
 recommendations) and :mod:`~curator.experiments.plots`. The workspace wrappers live in
 :mod:`curator.workflows.experiments`.
@@ -28,6 +29,7 @@ from curator.experiments.proxy import (
     fit_proxy,
     make_proxy,
     score,
+    takes_sample_weight,
 )
 from curator.experiments.runs import EXPERIMENT_VERSION, RunCache, run_ablation, run_ratio_sweep
 from curator.experiments.summary import (
@@ -36,11 +38,18 @@ from curator.experiments.summary import (
     summarize_runs,
     t_interval,
 )
+from curator.experiments.weighting import (
+    VALIDATION_FOLDS,
+    WEIGHT_GRID,
+    check_weights,
+    choose_synthetic_weight,
+)
 
 __all__ = [
     "EXPERIMENT_VERSION", "FINETUNE_ITER", "PRETRAINABLE", "PROXIES", "REGIMES",
-    "ExperimentError", "ExperimentSummary", "Holdout", "MixPoint", "Proxy", "RunCache",
-    "SweepData", "check_model_regimes", "fit_proxy", "heldout_split", "make_proxy",
-    "mix_points", "mix_rows", "plot_ablation", "plot_sweep", "run_ablation", "run_ratio_sweep",
-    "score", "summarize_ablation", "summarize_runs", "t_interval",
+    "VALIDATION_FOLDS", "WEIGHT_GRID", "ExperimentError", "ExperimentSummary", "Holdout",
+    "MixPoint", "Proxy", "RunCache", "SweepData", "check_model_regimes", "check_weights",
+    "choose_synthetic_weight", "fit_proxy", "heldout_split", "make_proxy", "mix_points",
+    "mix_rows", "plot_ablation", "plot_sweep", "run_ablation", "run_ratio_sweep", "score",
+    "summarize_ablation", "summarize_runs", "t_interval", "takes_sample_weight",
 ]

@@ -25,7 +25,7 @@ def plot_sweep(result: AnalysisResult) -> Any:
                          np.nan_to_num(g[f"{metric}_hi"].to_numpy(float) - est)])
         ax.errorbar(g["synthetic_share"], est, yerr=np.clip(err, 0, None), marker="o",
                     capsize=3, label=f"{budget} real, {regime}",
-                    linestyle="-" if regime == "mixed" else "--")
+                    linestyle={"mixed": "-", "weighted": ":"}.get(regime, "--"))
     ax.set_xlabel("synthetic share of the training mix")
     ax.set_ylabel(f"real held-out {metric}")
     ax.set_title("Which ratio: real held-out score per mix (mean, 95% t-interval)")

@@ -20,7 +20,7 @@ PROXIES = ("logistic", "mlp", "hgb")
 #: Models whose warm start continues from the pretrained weights. (Gradient boosting's warm
 #: start re-bins the features on the new data, so its old trees would read wrong bins.)
 PRETRAINABLE = ("logistic", "mlp")
-REGIMES = ("mixed", "pretrain")
+REGIMES = ("mixed", "pretrain", "weighted")
 #: Optimiser iterations of the fine-tuning step of the ``pretrain`` regime.
 FINETUNE_ITER = 50
 
@@ -42,7 +42,8 @@ def make_proxy(name: str, random_state: int) -> Any:
 
 
 def check_model_regimes(model: str, regimes: Sequence[str]) -> None:
-    """A known proxy, known regimes, and ``pretrain`` only for a model that can continue."""
+    """A known proxy, known regimes, ``pretrain`` only for a model that can continue, and
+    ``weighted`` only for a model whose ``fit`` takes ``sample_weight``."""
     if model not in PROXIES:
         raise ExperimentError(f"model must be one of {', '.join(PROXIES)}, got {model!r}")
     for regime in regimes:
@@ -52,6 +53,21 @@ def check_model_regimes(model: str, regimes: Sequence[str]) -> None:
     if "pretrain" in regimes and model not in PRETRAINABLE:
         raise ExperimentError(f"the pretrain regime needs a model that continues training "
                               f"from its weights ({', '.join(PRETRAINABLE)}), not {model!r}")
+    if "weighted" in regimes and not takes_sample_weight(model):
+        import sklearn
+
+        # MLPClassifier.fit takes sample_weight from scikit-learn 1.7 on; resampling would
+        # emulate it only in expectation, so the regime is refused rather than approximated.
+        raise ExperimentError(f"the weighted regime needs a model whose fit takes "
+                              f"sample_weight; {model!r} does not in scikit-learn "
+                              f"{sklearn.__version__} (mlp needs >= 1.7)")
+
+
+def takes_sample_weight(model: str) -> bool:
+    """Whether the proxy's ``fit`` accepts ``sample_weight`` in the installed scikit-learn."""
+    import inspect
+
+    return "sample_weight" in inspect.signature(make_proxy(model, 0).fit).parameters
 
 
 @dataclass
@@ -68,13 +84,17 @@ class Proxy:
 
 
 def fit_proxy(model: str, X_real: np.ndarray, y_real: np.ndarray, X_syn: np.ndarray,
-              y_syn: np.ndarray, *, regime: str = "mixed", random_state: int = 0) -> Proxy:
+              y_syn: np.ndarray, *, regime: str = "mixed", synthetic_weight: float = 1.0,
+              random_state: int = 0) -> Proxy:
     """Train the proxy on one mix.
 
     ``mixed``: one fit on real and synthetic together. ``pretrain`` (logistic, mlp): fit on
     the synthetic part, then continue from those weights on the real part (warm start, at
     most :data:`FINETUNE_ITER` more iterations). Either part empty, or a
     real part lacking some of the synthetic labels, trains as ``mixed`` (noted).
+    ``weighted``: one fit on the whole mix, each synthetic row weighing
+    ``synthetic_weight`` (a real row 1); at weight 1 it is the ``mixed`` fit, exactly. The
+    scaler is fitted unweighted, as in ``mixed``.
     """
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.preprocessing import StandardScaler
@@ -94,6 +114,9 @@ def fit_proxy(model: str, X_real: np.ndarray, y_real: np.ndarray, X_syn: np.ndar
             clf.fit(scaler.transform(X_syn), y_syn)
             clf.set_params(warm_start=True, max_iter=FINETUNE_ITER)
             clf.fit(scaler.transform(X_real), y_real)
+        elif regime == "weighted" and synthetic_weight != 1:
+            weight = np.r_[np.ones(len(X_real)), np.full(len(X_syn), float(synthetic_weight))]
+            clf.fit(scaler.transform(X_all), y_all, sample_weight=weight)
         else:
             if regime == "pretrain":
                 note = "trained as mixed (a part is empty or lacks labels)"

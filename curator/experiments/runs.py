@@ -19,6 +19,7 @@ import pandas as pd
 from curator.experiments.data import ExperimentError, SweepData
 from curator.experiments.mixes import MixPoint, mix_rows
 from curator.experiments.proxy import check_model_regimes, fit_proxy, score
+from curator.experiments.weighting import WEIGHT_GRID, check_weights, choose_synthetic_weight
 from curator.fileio import atomic_write_bytes
 from curator.validation import check_scalar
 
@@ -57,22 +58,32 @@ def _train_ids_digest(ids: np.ndarray) -> str:
 
 
 def _run_one(data: SweepData, rows_real: np.ndarray, rows_syn: np.ndarray, *, model: str,
-             regime: str, seed: int) -> dict[str, Any]:
+             regime: str, seed: int, weights: Sequence[float] = WEIGHT_GRID
+             ) -> dict[str, Any]:
     train = np.concatenate([rows_real, rows_syn])
     data.check_disjoint(train)
     held = data.holdout.heldout
-    proxy = fit_proxy(model, data.X[rows_real], data.labels[rows_real], data.X[rows_syn],
-                      data.labels[rows_syn], regime=regime, random_state=seed)
+    parts = (data.X[rows_real], data.labels[rows_real], data.X[rows_syn],
+             data.labels[rows_syn])
+    chosen: dict[str, Any] = {}
+    weight = 1.0
+    if regime == "weighted":  # chosen on the mix's own real rows: held-out rows never seen
+        weight, sweep = choose_synthetic_weight(model, *parts, weights=weights,
+                                                random_state=seed)
+        chosen = {"synthetic_weight": weight, "weight_sweep": sweep}
+    proxy = fit_proxy(model, *parts, regime=regime, synthetic_weight=weight,
+                      random_state=seed)
     overall, per = score(proxy, data.X[held], data.labels[held], data.strata[held])
     return {**overall, "per_stratum": per, "n_real": int(len(rows_real)),
             "n_synthetic": int(len(rows_syn)), "trained_as": proxy.regime, "note": proxy.note,
-            "train_digest": _train_ids_digest(data.ids[train])}
+            "train_digest": _train_ids_digest(data.ids[train]), **chosen}
 
 
 def run_ratio_sweep(data: SweepData, real: np.ndarray, synthetic: np.ndarray, *,
                     budgets: Sequence[int | None], points: Sequence[MixPoint],
                     regimes: Sequence[str] = ("mixed",), model: str = "logistic",
                     seeds: int = 3, random_state: int = 0, cache: RunCache | None = None,
+                    synthetic_weights: Sequence[float] = WEIGHT_GRID,
                     progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
     """One row per (regime, budget, point, seed): scores on the held-out split.
 
@@ -80,11 +91,16 @@ def run_ratio_sweep(data: SweepData, real: np.ndarray, synthetic: np.ndarray, *,
     are dropped from both first). ``budgets`` are real-sample budgets (``None``: every
     trainable real sample), spread evenly over the labels. Seed ``random_state + i`` draws
     the mix and initialises the model of run ``i``. The ``pretrain`` regime skips the
-    real-only point (nothing to pretrain on); ``cached`` says which runs came from ``cache``.
+    real-only point (nothing to pretrain on); the ``weighted`` regime skips it and the
+    synthetic-only point (nothing to weigh against) and picks each run's synthetic weight
+    among ``synthetic_weights`` on the mix's real rows
+    (:func:`~curator.experiments.weighting.choose_synthetic_weight`); ``cached`` says which
+    runs came from ``cache``.
     """
     check_scalar(seeds, "seeds", min_val=1, error=ExperimentError,
                  message="{name} must be >= 1, got {value!r}")
     check_model_regimes(model, regimes)
+    grid = check_weights(synthetic_weights) if "weighted" in regimes else WEIGHT_GRID
     # The real-only mix is every recommendation's reference: always run, in the mixed regime.
     points = list(points)
     if not any(p.real_only for p in points):
@@ -97,7 +113,8 @@ def run_ratio_sweep(data: SweepData, real: np.ndarray, synthetic: np.ndarray, *,
         raise ExperimentError("no trainable samples left after holding out")
     todo = [(reg, b, p, s) for reg in dict.fromkeys(["mixed", *regimes]) for b in budgets
             for p in points for s in range(seeds)
-            if (reg in regimes and not (reg == "pretrain" and p.real_only))
+            if (reg in regimes and not (reg in ("pretrain", "weighted") and p.real_only)
+                and not (reg == "weighted" and p.kind == "fraction" and p.value == 0))
             or (reg == "mixed" and p.real_only)]
     out = []
     cache = cache or RunCache(None)
@@ -105,14 +122,16 @@ def run_ratio_sweep(data: SweepData, real: np.ndarray, synthetic: np.ndarray, *,
         if progress:
             progress(i, len(todo))
         per_class = max(1, (budget if budget is not None else int(real.sum())) // n_labels)
-        key = json.dumps([regime, budget, point.kind, point.value, random_state + s, model])
+        key = json.dumps([regime, budget, point.kind, point.value, random_state + s, model,
+                          *([list(grid)] if regime == "weighted" else [])])
         run = cache.get(key)
         cached = run is not None
         if run is None:
             seed = random_state + s
             rows_real, rows_syn = mix_rows(data.X, data.labels, real, syn, point, per_class,
                                            seed)
-            run = _run_one(data, rows_real, rows_syn, model=model, regime=regime, seed=seed)
+            run = _run_one(data, rows_real, rows_syn, model=model, regime=regime, seed=seed,
+                           weights=grid)
             cache.put(key, run)
         out.append({"regime": regime, "budget": budget if budget is not None else "all",
                     "point": point.name, "kind": point.kind, "value": point.value,

@@ -42,8 +42,42 @@ def _points_table(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
                      "n_synthetic": int(round(g["n_synthetic"].mean())),
                      "synthetic_share": float((g["n_synthetic"] / (g["n_real"]
                                                + g["n_synthetic"])).mean()),
-                     metric: mean, f"{metric}_lo": lo, f"{metric}_hi": hi, "seeds": len(g)})
+                     metric: mean, f"{metric}_lo": lo, f"{metric}_hi": hi, "seeds": len(g),
+                     **_chosen_weights(g)})
     return pd.DataFrame(rows)
+
+
+def _chosen_weights(runs: pd.DataFrame) -> dict[str, Any]:
+    """The synthetic weight the ``weighted`` regime chose: the median over seeds and every
+    seed's choice (nothing for the other regimes, whose runs carry no weight)."""
+    if "synthetic_weight" not in runs or runs["synthetic_weight"].isna().all():
+        return {}
+    w = runs["synthetic_weight"].dropna()
+    return {"synthetic_weight": float(w.median()),
+            "synthetic_weights": ", ".join(f"{v:g}" for v in w)}
+
+
+def _weight_sweep_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Validation accuracy (on the real training rows) of each candidate weight, averaged
+    over seeds, per budget and point of the ``weighted`` regime."""
+    if "weight_sweep" not in runs:
+        return pd.DataFrame()
+    rows = [{"budget": r.budget, "point": r.point, "weight": float(w), "seed": r.seed,
+             "validation_accuracy": acc}
+            for r in runs.itertuples() if isinstance(r.weight_sweep, dict)
+            for w, acc in r.weight_sweep.items()]
+    if not rows:
+        return pd.DataFrame()
+    frame = pd.DataFrame(rows)
+    table = frame.groupby(["budget", "point", "weight"], sort=False).agg(
+        validation_accuracy=("validation_accuracy", "mean"),
+        seeds=("seed", "count")).reset_index()
+    chosen = runs.dropna(subset=["synthetic_weight"]).groupby(
+        ["budget", "point", "synthetic_weight"]).size()
+    table["chosen_by_seeds"] = [int(chosen.get((b, p, w), 0)) for b, p, w in
+                                zip(table["budget"], table["point"], table["weight"],
+                                    strict=True)]
+    return table
 
 
 def _paired(a: pd.Series, b: pd.Series) -> tuple[float, float, float]:
@@ -74,15 +108,20 @@ def summarize_runs(runs: pd.DataFrame, *, metric: str = "accuracy") -> AnalysisR
                     & (runs["point"] == best["point"])]
         d, lo, hi = _paired(mine.set_index("seed")[metric], ref_runs.set_index("seed")[metric])
         verdict = _verdict(best, d, lo, hi)
+        weight = best.get("synthetic_weight", float("nan"))
+        weighed = "" if pd.isna(weight) else f" at weight {weight:g}, the seeds' median"
         recs.append({"regime": regime, "budget": budget, "best": best["point"],
                      "n_real": best["n_real"], "n_synthetic": best["n_synthetic"],
                      metric: best[metric], f"{metric}_lo": best[f"{metric}_lo"],
                      f"{metric}_hi": best[f"{metric}_hi"], "vs_real_only": d,
-                     "vs_real_only_lo": lo, "vs_real_only_hi": hi, "evidence": verdict})
+                     "vs_real_only_lo": lo, "vs_real_only_hi": hi, "evidence": verdict,
+                     **({"synthetic_weight": weight} if "synthetic_weight" in points
+                        else {})})
         findings.append(Finding(
             "best_ratio", f"budget={budget} regime={regime}",
             f"budget {budget}, {regime}: best is {best['point']} ({best['n_real']} real + "
-            f"{best['n_synthetic']} synthetic), {metric} {best[metric]:.3f}; {verdict}",
+            f"{best['n_synthetic']} synthetic{weighed}), {metric} {best[metric]:.3f}; "
+            f"{verdict}",
             "info", {"point": best["point"], metric: float(best[metric]), "vs_real_only": d,
                      "lo": lo, "hi": hi}))
         ref_per = _per_stratum_runs(ref_runs)
@@ -103,16 +142,20 @@ def summarize_runs(runs: pd.DataFrame, *, metric: str = "accuracy") -> AnalysisR
     best_row = recommendations.sort_values(metric, ascending=False).iloc[0]
     summary.update({"best": f"{best_row['best']} ({best_row['regime']}, budget "
                             f"{best_row['budget']})", f"best_{metric}": float(best_row[metric])})
-    return AnalysisResult(
-        "Real:synthetic ratio sweep", summary,
-        {"points": points, "recommendations": recommendations,
-         "per_stratum": pd.DataFrame(strata_recs), "runs": _runs_table(runs)},
-        findings, notes=[], plot_fns=[plot_sweep])
+    tables = {"points": points, "recommendations": recommendations,
+              "per_stratum": pd.DataFrame(strata_recs)}
+    sweep = _weight_sweep_table(runs)
+    if not sweep.empty:
+        tables["weight_sweep"] = sweep
+    return AnalysisResult("Real:synthetic ratio sweep", summary,
+                          {**tables, "runs": _runs_table(runs)}, findings, notes=[],
+                          plot_fns=[plot_sweep])
 
 
 def _runs_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Per-seed runs as shown (not whether they came from the cache: same bytes on resume)."""
-    return runs.drop(columns=[c for c in ("per_stratum", "cached") if c in runs])
+    return runs.drop(columns=[c for c in ("per_stratum", "cached", "weight_sweep")
+                              if c in runs])
 
 
 def _verdict(best: pd.Series, d: float, lo: float, hi: float) -> str:

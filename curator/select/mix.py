@@ -51,6 +51,10 @@ class MixSelector(Selector):
         filling the total with it.
     random_state
         Seed of the real draw.
+    synthetic_weight
+        When given, the selection gets a ``weight`` column: 1 for a real row, this for a
+        synthetic one (e.g. the weight a ``weighted`` ratio experiment chose). Saved subsets
+        carry it into their manifests and exports.
 
     Real samples are drawn at random (seeded); synthetic ones closest to the stratum's real
     samples first, each real sample anchoring its nearest synthetic ones (no reuse), so the
@@ -63,12 +67,14 @@ class MixSelector(Selector):
     def __init__(self, synthetic_per_real: float | Mapping[str, float] = 1.0, *,
                  n_real: int | Mapping[str, int] | None = None,
                  n_total: int | Mapping[str, int] | None = None,
-                 keep_ratio: bool = True, random_state: int = 0) -> None:
+                 keep_ratio: bool = True, random_state: int = 0,
+                 synthetic_weight: float | None = None) -> None:
         self.synthetic_per_real = synthetic_per_real
         self.n_real = n_real
         self.n_total = n_total
         self.keep_ratio = keep_ratio
         self.random_state = random_state
+        self.synthetic_weight = synthetic_weight
 
     def select(self, X: np.ndarray, *, ids: Sequence[str],
                is_real: Sequence[bool] | np.ndarray,
@@ -98,6 +104,9 @@ class MixSelector(Selector):
                 check_scalar(v, name, min_val=0, allow_none=True, error=SelectionError)
         if n_real is not None and n_total is not None:
             raise SelectionError("give n_real or n_total, not both")
+        weight = check_scalar(self.synthetic_weight, "synthetic_weight", Real, min_val=0,
+                              max_val=math.inf, closed="neither", allow_none=True,
+                              error=SelectionError)
         rng = np.random.default_rng(random_state)
         rows: list[dict[str, Any]] = []
         summary: list[dict[str, Any]] = []
@@ -138,13 +147,16 @@ class MixSelector(Selector):
                 (float("inf") if got_syn else float("nan")),
                 "note": "; ".join(notes)})
         frame = pd.DataFrame(rows, columns=["sample_id", "stratum", "kind", "distance", "reason"])
+        params = {"synthetic_per_real": synthetic_per_real, "n_real": n_real,
+                  "n_total": n_total, "keep_ratio": keep_ratio, "random_state": random_state}
+        if weight is not None:  # only then: unweighted mixes keep their saved form
+            frame["weight"] = np.where(frame["kind"] == "synthetic", weight, 1.0)
+            params["synthetic_weight"] = weight
         table = pd.DataFrame(summary)
         n_r = int((frame["kind"] == "real").sum())
         n_s = int((frame["kind"] == "synthetic").sum())
         return self._selection(
-            frame, params={"synthetic_per_real": synthetic_per_real, "n_real": n_real,
-                           "n_total": n_total, "keep_ratio": keep_ratio,
-                           "random_state": random_state},
+            frame, params=params,
             summary=table,
             stats={"real": n_r, "synthetic": n_s,
                    "achieved_ratio": (n_s / n_r) if n_r else float("nan"),
@@ -186,13 +198,15 @@ def select_mix(
     n_total: int | Mapping[str, int] | None = None,
     keep_ratio: bool = True,
     random_state: int = 0,
+    synthetic_weight: float | None = None,
 ) -> Selection:
     """A real + synthetic subset with a requested synthetic:real ratio in every stratum.
 
     The functional form of :class:`MixSelector` (same parameters, same selection).
     """
     selector = MixSelector(synthetic_per_real, n_real=n_real, n_total=n_total,
-                           keep_ratio=keep_ratio, random_state=random_state)
+                           keep_ratio=keep_ratio, random_state=random_state,
+                           synthetic_weight=synthetic_weight)
     return selector.select(X, ids=ids, is_real=is_real, is_synthetic=is_synthetic,
                            strata=strata)
 

@@ -22,10 +22,12 @@ import pandas as pd
 from curator.experiments import (
     EXPERIMENT_VERSION,
     FINETUNE_ITER,
+    WEIGHT_GRID,
     ExperimentError,
     ExperimentSummary,
     RunCache,
     SweepData,
+    check_weights,
     heldout_split,
     mix_points,
     run_ablation,
@@ -125,7 +127,7 @@ def ratio_experiment(ws: Workspace, embedding: str = "pixels", *,
                      regimes: Sequence[str] = ("mixed",), model: str = "logistic",
                      seeds: int = 3, synthetic: Sequence[Sequence[Any]] | None = None,
                      by: str | None = None, heldout: str | None = "test",
-                     random_state: int = 0,
+                     random_state: int = 0, synthetic_weights: Sequence[float] = WEIGHT_GRID,
                      progress: Callable[[int, int], None] | None = None
                      ) -> ExperimentSummary:
     """The real:synthetic ratio sweep on ``embedding``, scored on the real held-out split.
@@ -133,6 +135,8 @@ def ratio_experiment(ws: Workspace, embedding: str = "pixels", *,
     ``synthetic`` filters the synthetic candidates (default: the main synthetic set, rendered
     samples of the full recipes, :func:`curator.provenance.is_main_synthetic`); real
     candidates are the real samples outside the held-out split and its leakage guard.
+    In the ``weighted`` regime each run picks the weight of its synthetic rows among
+    ``synthetic_weights`` by cross-validation on its own real rows.
     Completed runs are cached, so re-running (or a run after an interruption) only trains
     what is missing.
     """
@@ -151,15 +155,21 @@ def ratio_experiment(ws: Workspace, embedding: str = "pixels", *,
               "model": model, "by": by, "random_state": random_state,
               "real_counts": list(real_counts), "points": [p.name for p in points],
               "regimes": list(regimes), "seeds": seeds}
+    notes = [f"held out: {data.holdout.how} ({int(data.holdout.heldout.sum())} samples); "
+             f"{int(data.holdout.excluded.sum())} candidate(s) excluded as near-duplicates "
+             "of or derived from held-out samples"]
+    if "weighted" in regimes:  # keyed only then: other sweeps keep their directories
+        config["synthetic_weights"] = list(check_weights(synthetic_weights))
+        notes.append("weighted: each run weighs its synthetic rows by the weight among "
+                     f"{', '.join(f'{w:g}' for w in config['synthetic_weights'])} with the "
+                     "best cross-validated accuracy on its own real rows (never the "
+                     "held-out split), then refits on the whole mix")
     directory = _directory(ws, "ratio", config)
     runs = run_ratio_sweep(data, real, syn, budgets=list(real_counts), points=points,
                            regimes=regimes, model=model, seeds=seeds,
                            random_state=random_state, cache=RunCache(directory / "runs"),
-                           progress=progress)
+                           synthetic_weights=synthetic_weights, progress=progress)
     _save(directory, "ratio", config, runs)
-    notes = [f"held out: {data.holdout.how} ({int(data.holdout.heldout.sum())} samples); "
-             f"{int(data.holdout.excluded.sum())} candidate(s) excluded as near-duplicates "
-             "of or derived from held-out samples"]
     return _summary("ratio", directory, summarize_runs(runs), runs, notes)
 
 

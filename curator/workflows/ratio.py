@@ -38,9 +38,11 @@ def workspace_mix_inputs(ws: Any, embedding: str, *, by: str = "label") -> MixIn
 def save_mix(ws: Any, name: str, inputs: MixInputs,
              synthetic_per_real: float | Mapping[str, float], *,
              n_total: int | Mapping[str, int] | None = None, random_state: int = 0,
-             overwrite: bool = False) -> tuple[str, Any]:
+             overwrite: bool = False, synthetic_weight: float | None = None
+             ) -> tuple[str, Any]:
     """Select the planned mix (:func:`curator.select.select_mix`) and save it as subset
-    ``name`` and as a manifest; returns ``(subset path, Manifest)``."""
+    ``name`` and as a manifest; returns ``(subset path, Manifest)``. With
+    ``synthetic_weight`` each synthetic row weighs that much in both (a real row 1)."""
     from curator.manifest import write_manifest
     from curator.select import select_mix
     from curator.subsets import save_subset
@@ -48,10 +50,13 @@ def save_mix(ws: Any, name: str, inputs: MixInputs,
     sel = select_mix(inputs.X, ids=inputs.ids, is_real=inputs.is_real,
                      is_synthetic=inputs.is_synthetic, strata=inputs.strata,
                      synthetic_per_real=synthetic_per_real, n_total=n_total,
-                     random_state=random_state)
+                     random_state=random_state, synthetic_weight=synthetic_weight)
     config = {"method": "mix", "embedding": inputs.embedding, "by": inputs.by,
               "synthetic_per_real": synthetic_per_real, "n_total": n_total,
               "random_state": random_state}
+    if synthetic_weight is not None:
+        config["synthetic_weight"] = synthetic_weight
     path = save_subset(ws, name, sel, overwrite=overwrite, extra={"embedding": inputs.embedding,
                                                                  "by": inputs.by})
-    return path, write_manifest(ws, name, sel.ids, config=config)
+    weights = sel.frame["weight"] if "weight" in sel.frame else None
+    return path, write_manifest(ws, name, sel.ids, weights=weights, config=config)
