@@ -13,13 +13,14 @@ from shapely.geometry import Polygon, box
 
 from curator import init_workspace
 from curator.workflows.param_oversample import PARAM_COLUMNS
-from generators.assets import AssetCatalog, glyph_outline
+from generators.assets import AssetCatalog, extrude_outline, glyph_outline
 from generators.errors import RecipeError
 from generators.glyphs import (
     GLYPH_FONTS,
     deform_outline,
     elastic,
     elastic_displacement,
+    extrude_flat,
     offset_stroke,
     shaped_glyph_mesh,
     slant_and_aspect,
@@ -124,10 +125,21 @@ def test_shaped_mesh_is_a_unit_mesh_and_an_erased_glyph_names_the_range():
                                                elastic=0.01, elastic_seed=3))
     assert np.allclose(mesh.bounds.mean(axis=0), 0) and np.ptp(mesh.bounds, axis=0).max() == (
         pytest.approx(1.0))
-    assert mesh.is_watertight
+    closed = mesh.copy()
+    closed.merge_vertices()  # faces carry their own vertices (flat shading)
+    assert closed.is_watertight and closed.volume > 0  # outward normals
     with pytest.raises(RecipeError, match=r"randomizers.glyph.stroke = -0.1 erases glyph '1' "
                                           r"in font 'cmr10.ttf'"):
         shaped_glyph_mesh(asset, GlyphShape(stroke=-0.1, font="cmr10.ttf"))
+
+
+def test_flat_extrusion_is_the_trimesh_extrusion():
+    polygons = deform_outline(glyph_outline("8"), GlyphShape(stroke=-0.02, slant_deg=10,
+                                                             elastic=0.01, elastic_seed=1))
+    ours, theirs = extrude_flat(polygons, 0.25), extrude_outline(polygons, 0.25)
+    assert np.allclose(ours.bounds, theirs.bounds)
+    assert ours.volume == pytest.approx(theirs.volume, rel=1e-9)
+    assert ours.area == pytest.approx(theirs.area, rel=1e-9)
 
 
 def test_every_glyph_font_ships_with_matplotlib_and_draws_every_digit():
