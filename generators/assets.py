@@ -402,10 +402,10 @@ def _build_unit_mesh(
         mesh.apply_transform(_rotation(params.get("rotate_deg", [0.0, 0.0, 0.0])))
     else:  # pragma: no cover - the catalog refuses unknown kinds
         raise AssetError(f"{where}: unknown kind {kind!r}")
-    return _normalise(mesh, where=where)
+    return normalise_mesh(mesh, where=where)
 
 
-def _normalise(mesh: trimesh.Trimesh, *, where: str) -> trimesh.Trimesh:
+def normalise_mesh(mesh: trimesh.Trimesh, *, where: str) -> trimesh.Trimesh:
     """Centre the bounding box at the origin and scale the longest extent to 1."""
     if len(mesh.faces) == 0:
         raise AssetError(f"{where}: the built mesh is empty")
@@ -484,8 +484,14 @@ def glyph_outline(text: str, font: str = DEFAULT_GLYPH_FONT) -> list[Polygon]:
     """Return the filled outline of ``text`` as shapely polygons (with holes), in font units.
 
     Rings are classified by nesting depth: a ring inside an even number of others is an
-    outer boundary, one inside an odd number is a hole of its innermost container.
+    outer boundary, one inside an odd number is a hole of its innermost container. Cached
+    per text and font (glyph shapes are drawn per sample from the same outline).
     """
+    return list(_cached_outline(text, font))
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_outline(text: str, font: str) -> tuple[Polygon, ...]:
     from matplotlib.font_manager import FontProperties
     from matplotlib.textpath import TextPath
 
@@ -502,8 +508,8 @@ def glyph_outline(text: str, font: str = DEFAULT_GLYPH_FONT) -> list[Polygon]:
             shells[i] = []
         else:  # innermost container = the smallest one, i.e. the last index
             shells.setdefault(inside[-1], []).append(i)
-    return [Polygon(rings[i].exterior.coords, [rings[h].exterior.coords for h in holes])
-            for i, holes in sorted(shells.items())]
+    return tuple(Polygon(rings[i].exterior.coords, [rings[h].exterior.coords for h in holes])
+                 for i, holes in sorted(shells.items()))
 
 
 def _build_glyph(text: str, depth: float, font: str, *, where: str) -> trimesh.Trimesh:
@@ -511,6 +517,11 @@ def _build_glyph(text: str, depth: float, font: str, *, where: str) -> trimesh.T
     polygons = glyph_outline(text, font)
     if not polygons:
         raise AssetError(f"{where}: text {text!r} has no filled outline in font {font!r}")
+    return extrude_outline(polygons, depth)
+
+
+def extrude_outline(polygons: Sequence[Polygon], depth: float) -> trimesh.Trimesh:
+    """Extrude 2-D polygons (XY plane) along +Z by ``depth`` times their joint height."""
     miny = min(p.bounds[1] for p in polygons)
     maxy = max(p.bounds[3] for p in polygons)
     height = depth * (maxy - miny)

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from generators.scene_spec import Light, Material
+from generators.assets import DEFAULT_GLYPH_FONT
+from generators.glyphs import GLYPH_FONTS
+from generators.scene_spec import GlyphShape, Light, Material
 from generators.textures import TEXTURE_KINDS
 
 if TYPE_CHECKING:
@@ -87,7 +89,21 @@ RANDOMIZERS: dict[str, dict[str, Param]] = {
         "exposure": Param("float", (1.0, 1.3), 1.0, 0.01, 100),
         "jpeg_quality": Param("int", (0, 0), 0, 0, 95),
     },
+    # The shape of glyph targets (generators.glyphs); lengths in glyph heights. Held, it is
+    # the asset's own outline.
+    "glyph": {
+        "stroke": Param("float", (-0.02, 0.02), 0.0, -0.1, 0.2),
+        "slant_deg": Param("float", (-12.0, 12.0), 0.0, -45, 45),
+        "aspect": Param("float", (0.8, 1.1), 1.0, 0.3, 3),
+        "elastic": Param("float", (0.0, 0.02), 0.0, 0, 0.2),
+        "elastic_scale": Param("float", (0.15, 0.4), "mid", 0.05, 2),
+        "fonts": Param("choice", (), (), options=GLYPH_FONTS),  # (): the asset's own font
+    },
 }
+
+#: Randomizers that are part of a recipe's config only when the recipe names them, so
+#: recipes written before they existed keep their config hash and their samples.
+OPTIONAL_RANDOMIZERS = frozenset({"glyph"})
 
 def stream(seed: int, name: str) -> np.random.Generator:
     """The named child stream of a per-sample seed (one per randomizer)."""
@@ -144,6 +160,33 @@ def material(rng: np.random.Generator, recipe: Recipe, asset: Asset, on: bool) -
     if on and textures and u < p["texture_prob"]["range"]:
         texture = choice(rng, textures)
     return Material(hsv(hue, sat, val), rough, metal, texture, tex_seed)
+
+
+def glyph_shape(rng: np.random.Generator, recipe: Recipe, asset: Asset, on: bool
+                ) -> GlyphShape | None:
+    """The drawn shape of a glyph target (``font`` None: the asset's own); None for other
+    assets."""
+    if asset.kind != "glyph":
+        return None
+    p = recipe.params("glyph")
+    stroke, slant, aspect, amplitude, scale = (
+        draw(rng, p[n], on) for n in ("stroke", "slant_deg", "aspect", "elastic",
+                                      "elastic_scale"))
+    seed = int(rng.integers(2**31)) if on else 0
+    fonts = p["fonts"]["range"] if on else p["fonts"]["held"]
+    font = (choice(rng, fonts) if on else fonts[0]) if fonts else None
+    own = asset.params.get("font", DEFAULT_GLYPH_FONT)
+    return GlyphShape(stroke, slant, aspect, amplitude, scale, seed,
+                      None if font == own else font)
+
+
+def glyph_attributes(shape: GlyphShape | None, asset: Asset) -> dict[str, Any]:
+    """The sample columns of a drawn glyph shape (the neutral values for other assets)."""
+    font = asset.params.get("font", DEFAULT_GLYPH_FONT) if asset.kind == "glyph" else "none"
+    shape = shape or GlyphShape(elastic_scale=0.0)
+    return {"glyph_stroke": shape.stroke, "glyph_slant_deg": shape.slant_deg,
+            "glyph_aspect": shape.aspect, "glyph_elastic": shape.elastic,
+            "glyph_elastic_scale": shape.elastic_scale, "glyph_font": shape.font or font}
 
 
 def wrong_material(rng: np.random.Generator) -> Material:

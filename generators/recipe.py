@@ -22,7 +22,7 @@ from curator.hashing import config_hash
 from curator.validation import check_scalar
 from generators.errors import RecipeError
 from generators.output import check_chain
-from generators.randomizers import RANDOMIZERS, Param
+from generators.randomizers import OPTIONAL_RANDOMIZERS, RANDOMIZERS, Param
 
 #: Bump when the same recipe and seed would render different pixels.
 GENERATOR_VERSION = "1"
@@ -171,6 +171,8 @@ class Recipe:
                                   f"{_close(rname, RANDOMIZERS)}; known: "
                                   f"{', '.join(RANDOMIZERS)}")
         for rname, params in RANDOMIZERS.items():
+            if rname in OPTIONAL_RANDOMIZERS and rname not in randomizers:
+                continue  # not part of the config: older recipes keep their hash
             block = randomizers.get(rname, False)
             if block is True or block is None:
                 block = {}

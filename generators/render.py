@@ -18,7 +18,8 @@ from scipy.spatial.transform import Rotation
 
 from generators.assets import AssetCatalog, build_mesh
 from generators.gl import load_pyrender
-from generators.scene import SceneObject, SceneSpec, world_corners
+from generators.glyphs import shaped_glyph_mesh
+from generators.scene import GlyphShape, SceneObject, SceneSpec, world_corners
 from generators.textures import make_texture
 
 GROUND_SIZE_M = 60.0
@@ -62,6 +63,14 @@ def _ground_geometry() -> _Geometry:
     faces = np.array([[0, 2, 1], [0, 3, 2]])
     geo = _geometry_from_mesh(vertices, faces, np.tile([0.0, 1.0, 0.0], (2, 1)))
     return _Geometry(geo.positions, geo.normals, geo.uv / 4.0, geo.bounds)
+
+
+@lru_cache(maxsize=16)
+def _shaped_geometry(asset, shape: GlyphShape) -> _Geometry:
+    """GL-ready geometry of a glyph drawn with ``shape`` (one scene uses it several times)."""
+    mesh = shaped_glyph_mesh(asset, shape)
+    return _geometry_from_mesh(np.asarray(mesh.vertices), np.asarray(mesh.faces),
+                               np.asarray(mesh.face_normals))
 
 
 def encode_normals(normals_cam: np.ndarray) -> np.ndarray:
@@ -108,6 +117,12 @@ class SceneRenderer:
                            EGL.EGL_NO_CONTEXT)
         EGL.eglDestroyContext(platform._egl_display, platform._egl_context)
 
+    def _geo_of(self, obj: SceneObject) -> _Geometry:
+        """The object's geometry: its asset's, or its glyph drawn with the sampled shape."""
+        if obj.shape is None:
+            return self._geo(obj.asset_id)
+        return _shaped_geometry(self.catalog.get(obj.asset_id), obj.shape)
+
     def _geo(self, asset_id: str) -> _Geometry:
         if asset_id == "ground":
             return _ground_geometry()
@@ -146,16 +161,20 @@ class SceneRenderer:
         pr = self._pr
         m = obj.material
         textured = bool(m.texture)
-        key = f"{obj.asset_id}|{textured}"
-        pool = self._lit_pool.setdefault(key, [])
-        slot = used.get(key, 0)
-        used[key] = slot + 1
         kwargs = {}
         if m.texture:
             kwargs["baseColorTexture"] = self._texture(m.texture, m.texture_seed)
         material = pr.MetallicRoughnessMaterial(
             baseColorFactor=(*(float(c) for c in m.rgb), 1.0), metallicFactor=float(m.metallic),
             roughnessFactor=float(m.roughness), **kwargs)
+        if obj.shape is not None:  # a mesh of its own for this scene (pyrender frees it after)
+            return pr.Mesh([pr.Primitive(positions=geo.positions, normals=geo.normals,
+                                         texcoord_0=geo.uv if textured else None,
+                                         material=material)])
+        key = f"{obj.asset_id}|{textured}"
+        pool = self._lit_pool.setdefault(key, [])
+        slot = used.get(key, 0)
+        used[key] = slot + 1
         if slot < len(pool):
             mesh = pool[slot]
             mesh.primitives[0].material = material
@@ -185,7 +204,7 @@ class SceneRenderer:
         # one vectorised call turns every rotation into a quaternion (x, y, z, w).
         quats = Rotation.from_matrix(poses[:, :3, :3] / scales[:, None, None]).as_quat()
         for i, obj in enumerate(spec.objects):
-            geo = self._geo(obj.asset_id)
+            geo = self._geo_of(obj)
             mesh = self._lit_mesh(obj, geo, used)
             node = pr.Node(name=f"{i:05d}", mesh=mesh, rotation=quats[i],
                            translation=poses[i, :3, 3].copy(), scale=np.full(3, scales[i]))
@@ -285,7 +304,7 @@ class SceneRenderer:
         aspect = spec.width / spec.height
         out = []
         for obj in spec.objects:
-            world = world_corners(self._geo(obj.asset_id).bounds, obj.pose)
+            world = world_corners(self._geo_of(obj).bounds, obj.pose)
             cam = world @ view[:3, :3].T + view[:3, 3]
             depth = -cam[:, 2]
             if np.any(depth < 1e-6):  # crosses the camera plane: assume it covers all

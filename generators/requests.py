@@ -40,7 +40,15 @@ COLUMN_PARAMS: dict[str, tuple[str, str]] = {
     "n_distractors": ("distractors", "count"),
     "n_occluders": ("occluders", "count"),
     **{f"sensor_{p}": ("sensor", p) for p in RANDOMIZERS["sensor"]},
+    **{f"glyph_{p}": ("glyph", p) for p in RANDOMIZERS["glyph"] if p != "fonts"},
+    "glyph_font": ("glyph", "fonts"),
 }
+
+
+def _is_choice(column: str) -> bool:
+    """A column recording one of a set of options (``bg_kind``, ``glyph_font``)."""
+    group, name = COLUMN_PARAMS[column]
+    return RANDOMIZERS[group][name].kind == "choice"
 
 
 def request_overrides(request: GenerationRequest) -> tuple[dict[str, Any], list[str]]:
@@ -53,7 +61,7 @@ def request_overrides(request: GenerationRequest) -> tuple[dict[str, Any], list[
     randomizers: dict[str, dict[str, Any]] = {}
     skipped: list[str] = []
     for column, (lo, hi) in request.ranges.items():
-        if column not in COLUMN_PARAMS or COLUMN_PARAMS[column][1] == "kinds":
+        if column not in COLUMN_PARAMS or _is_choice(column):
             skipped.append(column)
             continue
         group, name = COLUMN_PARAMS[column]
@@ -67,10 +75,11 @@ def request_overrides(request: GenerationRequest) -> tuple[dict[str, Any], list[
             continue
         randomizers.setdefault(group, {})[name] = [lo, hi]
     for column, values in request.values.items():
-        if COLUMN_PARAMS.get(column) != ("background", "kinds"):
+        if column not in COLUMN_PARAMS or not _is_choice(column):
             skipped.append(column)
             continue
-        randomizers.setdefault("background", {})["kinds"] = list(values)
+        group, name = COLUMN_PARAMS[column]
+        randomizers.setdefault(group, {})[name] = list(values)
     overrides: dict[str, Any] = {}
     if randomizers:
         overrides["randomizers"] = randomizers

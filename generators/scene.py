@@ -18,9 +18,12 @@ import numpy as np
 
 from generators.assets import Asset, AssetCatalog, build_mesh
 from generators.errors import RecipeError
+from generators.glyphs import shaped_glyph_mesh
 from generators.randomizers import (
     choice,
     draw,
+    glyph_attributes,
+    glyph_shape,
     hsv,
     kelvin_to_rgb,
     light,
@@ -30,12 +33,20 @@ from generators.randomizers import (
     wrong_material,
 )
 from generators.recipe import Recipe
-from generators.scene_spec import Background, Camera, Light, Material, SceneObject, SceneSpec
+from generators.scene_spec import (
+    Background,
+    Camera,
+    GlyphShape,
+    Light,
+    Material,
+    SceneObject,
+    SceneSpec,
+)
 from generators.textures import TEXTURE_KINDS
 
 # The scene description types live in generators.scene_spec; they are named here too.
 __all__ = [
-    "Background", "Camera", "Light", "Material", "SceneObject", "SceneSpec",
+    "Background", "Camera", "GlyphShape", "Light", "Material", "SceneObject", "SceneSpec",
     "class_names", "look_at", "resolve_assets", "rotation", "sample_scene", "sample_seed",
     "stream", "world_corners",
 ]
@@ -105,8 +116,11 @@ def class_names(assets: Mapping[str, list[Asset]]) -> list[str]:
     return sorted({a.label for a in assets["target"]})
 
 
-def _unit_bounds(asset: Asset, root: str | None = None) -> np.ndarray:
+def _unit_bounds(asset: Asset, root: str | None = None, shape: GlyphShape | None = None
+                 ) -> np.ndarray:
     """2×3 bounds of the asset's unit mesh (longest extent 1), cached per asset."""
+    if shape is not None:  # drawn per sample: the mesh itself is cached for the renderer
+        return np.asarray(shaped_glyph_mesh(asset, shape).bounds, dtype=float)
     key = (asset.asset_id, json.dumps(dict(asset.params), sort_keys=True), str(root))
     bounds = _BOUNDS.get(key)
     if bounds is None:
@@ -155,11 +169,18 @@ def sample_scene(recipe: Recipe, assets: Mapping[str, list[Asset]], seed: int, *
     objects: list[SceneObject] = []
     placed: list[tuple[np.ndarray, float]] = []
     rng_mat = stream(seed, "materials")
+    # The glyph randomizer only where the recipe names it: older recipes draw as before.
+    glyphs = "glyph" in cfg["randomizers"]
+    rng_glyph = stream(seed, "glyph")
     for i, (asset, size) in enumerate(zip(chosen, sizes, strict=True)):
         angles = [draw(rng, pp[n], on["pose"]) for n in ("yaw_deg", "pitch_deg", "roll_deg")]
         rot = rotation(*angles)
         xz = place(rng, i, k, radius, size, placed, on["pose"])
-        bounds = _unit_bounds(asset, asset_root) * size
+        shape = glyph_shape(rng_glyph, recipe, asset, on["glyph"]) if glyphs else None
+        if glyphs and i == 0:
+            attrs.update(glyph_attributes(shape, asset))
+        shape = None if shape is None or shape.is_identity else shape
+        bounds = _unit_bounds(asset, asset_root, shape) * size
         lowest = float(world_corners(bounds, _pose(rot, (0, 0, 0)))[:, 1].min())
         y = -lowest + 1e-3 if ground else 0.0
         pos = np.array([xz[0], y, xz[1]])
@@ -170,7 +191,7 @@ def sample_scene(recipe: Recipe, assets: Mapping[str, list[Asset]], seed: int, *
         objects.append(SceneObject(
             asset.asset_id, "target", _pose(rot, pos, size), size,
             material(rng_mat, recipe, asset, on["materials"]), instance_id=i + 1,
-            label=asset.label, class_index=classes.index(asset.label) + 1))
+            label=asset.label, class_index=classes.index(asset.label) + 1, shape=shape))
     first = objects[0].material
     attrs.update(n_objects=k, mat_hue=colorsys.rgb_to_hsv(*first.rgb)[0],
                  mat_roughness=first.roughness, mat_metallic=first.metallic,

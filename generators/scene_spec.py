@@ -19,6 +19,28 @@ class Material:
 
 
 @dataclass(frozen=True)
+class GlyphShape:
+    """How a glyph's outline is changed before it is extruded (:mod:`generators.glyphs`).
+
+    Lengths are relative to the undeformed glyph's height.
+    """
+
+    stroke: float = 0.0  # outline offset: > 0 bolder, < 0 thinner
+    slant_deg: float = 0.0  # shear: the top moves right by tan(slant) x height
+    aspect: float = 1.0  # x scale relative to y
+    elastic: float = 0.0  # std of the smooth random displacement
+    elastic_scale: float = 0.25  # correlation length of that displacement
+    elastic_seed: int = 0
+    font: str | None = None  # a font in matplotlib's mpl-data/fonts/ttf; None: the asset's
+
+    @property
+    def is_identity(self) -> bool:
+        """True when the shape leaves the asset's own outline unchanged."""
+        return (self.stroke == 0.0 and self.slant_deg == 0.0 and self.aspect == 1.0
+                and self.elastic == 0.0 and self.font is None)
+
+
+@dataclass(frozen=True)
 class SceneObject:
     asset_id: str
     role: str  # "target" (labelled), "distractor", "occluder" or "ground"
@@ -28,6 +50,7 @@ class SceneObject:
     instance_id: int = 0  # 1..K for targets, 0 otherwise
     label: str | None = None
     class_index: int = 0
+    shape: GlyphShape | None = None  # a drawn glyph shape; None: the asset's own mesh
 
 
 @dataclass(frozen=True)

@@ -153,7 +153,7 @@ def test_unknown_ablation_and_bad_counts_are_rejected(tmp_path):
     with pytest.raises(RecipeError, match="non-negative"):
         generate(ws, _objects(), -1)
     assert set(RANDOMIZERS) == {"materials", "lighting", "camera", "pose", "background",
-                                "distractors", "occluders", "sensor"}
+                                "distractors", "occluders", "sensor", "glyph"}
 
 
 def test_a_killed_run_resumes_without_duplicates(tmp_path):
