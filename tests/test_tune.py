@@ -24,9 +24,10 @@ from typer.testing import CliRunner
 
 from curator.cli import app
 from curator.embed import PixelEmbedder, embed_workspace
+from curator.hashing import text_id
 from curator.store import Workspace, init_workspace, open_workspace
 from curator.tuning import POOLED, ObjectiveConfig, gap_objective
-from curator.workflows.tune import SUMMARY, TuneConfig, TuneError, trials_frame, tune_recipe
+from curator.workflows.tune import SUMMARY, TuneConfig, TuneError, tune_recipe
 from generators.recipe import BUILTIN_RECIPES, load_recipe
 from generators.run import generate
 from generators.search_space import (
@@ -231,7 +232,7 @@ def test_held_out_and_synthetic_selections_are_refused(ws_copy):
 
 def _synthetic(ws: Workspace) -> pa.Table:
     rows = ws.to_table(filters=pc.field("split") == "train").slice(0, 2)
-    ids = pa.array([f"syn{i}" for i in range(2)])
+    ids = pa.array([text_id("syn", str(i)) for i in range(2)])
     rows = rows.set_column(rows.schema.get_field_index("sample_id"), "sample_id", ids)
     return rows.set_column(rows.schema.get_field_index("source"), "source",
                            pa.array(["synthetic"] * 2))
