@@ -7,6 +7,7 @@ intensity. A few trials must find a lower objective, and a range nearer the trut
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -174,6 +175,25 @@ def test_tune_finds_the_bright_range_and_leaves_samples_alone(ws_copy):
                                                               best["lighting.intensity.hi"]]
     again = type(result).from_dict(result.to_dict())
     assert again.trials.equals(result.trials) and again.after == result.after
+    summary = json.loads((Path(result.study_dir) / SUMMARY).read_text())
+    assert [t["index"] for t in summary["trials"]] == [0, 1, 2, 3]
+    assert {"objective", "seed", "auc", "auc_lo", "kid", "kid_hi",
+            "lighting.intensity.lo"} <= set(summary["trials"][0])
+    stopped = tune_recipe(ws_copy, _config(ws_copy), trials=10, budget_seconds=0, workers=1)
+    assert (stopped.stopped, stopped.n_trials) == ("budget", 4)
+
+
+def test_cmaes_sampler_runs_and_resumes_alike(base_ws, tmp_path):
+    frames = []
+    for name, steps in (("whole", (4,)), ("resumed", (2, 4))):
+        shutil.copytree(base_ws / "ws", tmp_path / name / "ws")
+        shutil.copy(base_ws / "start.yaml", tmp_path / name / "start.yaml")
+        ws = open_workspace(tmp_path / name / "ws")
+        for trials in steps:
+            result = tune_recipe(ws, _config(ws, sampler="cmaes", n_per_trial=24),
+                                 trials=trials, workers=1)
+        frames.append(result.trials.drop(columns=["seconds", "number"]))
+    assert frames[0].equals(frames[1])
 
 
 def test_resumed_study_equals_an_uninterrupted_one(base_ws, tmp_path):

@@ -16,6 +16,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from numbers import Real
 from pathlib import Path
 from typing import Any
 
@@ -340,7 +341,7 @@ def tune_recipe(ws: Workspace, config: TuneConfig, *, trials: int = 20,
     so it flatters): the before and after gap, with intervals.
     """
     check_scalar(trials, "trials", min_val=1, error=TuneError)
-    check_scalar(budget_seconds, "budget_seconds", float, min_val=0, error=TuneError,
+    check_scalar(budget_seconds, "budget_seconds", Real, min_val=0, error=TuneError,
                  allow_none=True)
     start = time.perf_counter()
     ctx, key = _context(ws, config, workers, executor)
