@@ -30,7 +30,7 @@ ANALYSIS = ("curator.neighbors", "curator.stats", "curator.strata", "curator.sel
             "curator.generative", "curator.experiments", "curator.ratio_plan",
             "curator.provenance", "curator.embed.base", "curator.embed.pixels",
             "curator.embed.attributes", "curator.embed.cnn", "curator.embed.precomputed",
-            "curator.embed.registry")
+            "curator.embed.registry", "curator.tuning")
 # Analysis joined to a workspace: read vectors and rows, save subsets, indices, exports.
 SERVICES = ("curator.embed", "curator.embed.engine", "curator.embed.map2d", "curator.embed.store",
             "curator.index_store", "curator.subsets", "curator.manifest", "curator.export",

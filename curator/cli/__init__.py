@@ -22,6 +22,7 @@ from curator.cli.oversample import register as register_oversample_command
 from curator.cli.report import register as register_report_command
 from curator.cli.select import register as register_analysis_commands
 from curator.cli.serve import register as register_app_command
+from curator.cli.tune import register as register_tune_command
 from curator.version import __version__
 
 app = typer.Typer(
@@ -61,6 +62,7 @@ register_analysis_commands(app)
 register_report_command(app)
 register_oversample_command(app)
 register_experiment_command(app)
+register_tune_command(app)
 register_app_command(app)
 register_manifest_command(app)
 

@@ -147,6 +147,32 @@ def prepare_rows(ws: Workspace, embedder: Embedder, batch: pa.Table | pa.RecordB
     return frame
 
 
+def fitted_embedder(ws: Workspace, name: str) -> Embedder:
+    """The embedder of embedding ``name`` with its fitted state: new images transformed by it
+    share the basis of the stored vectors."""
+    store = EmbeddingStore(ws, name)
+    info = store.info()
+    return make_embedder(info.backend, **info.params).set_state(store.state())
+
+
+def embed_rows(ws: Workspace, embedder: Embedder, filters: Sequence[Sequence[Any]] | None = None,
+               *, batch_size: int = 512) -> tuple[list[str], np.ndarray]:
+    """Ids and vectors of the samples of ``ws`` matching ``filters``, transformed in this
+    process by a fitted ``embedder`` and returned, not stored."""
+    scan = [tuple(f) for f in filters] if filters else None
+    ids: list[str] = []
+    parts: list[np.ndarray] = []
+    for batch in ws.samples.iter_batches(_read_columns(ws, embedder), scan, batch_size):
+        batch = with_pixels(batch)
+        if batch.num_rows:
+            got, vecs = _transform(ws, embedder, batch)
+            ids += got
+            parts.append(check_vectors(vecs, where=f"{embedder.name} embedder output"))
+    if not parts:
+        raise EmbeddingError(f"no samples to embed in {ws.root}")
+    return ids, np.concatenate(parts)
+
+
 def _fit_batches(ws: Workspace, embedder: Embedder, filters, fit_samples: int,
                  random_state: int, batch_size: int) -> tuple[Iterator[pd.DataFrame], int]:
     """The seeded fit sample (drawn from the sorted ids), streamed as prepared batches."""
