@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -57,7 +56,12 @@ def run_app(
         env = {**os.environ, "CURATOR_WORKSPACE": str(ws.root.resolve())}
         console.print(f"curator app on http://{'0.0.0.0' if expose else '127.0.0.1'}:{port} "
                       f"for {ws.root} (Ctrl+C stops it)", highlight=False)
-    sys.exit(subprocess.call(app_command(ws.root, port=port, expose=expose), env=env))
+    # Become the server (exec, not a child process): a signal to `curator app` stops the
+    # server itself, and no Streamlit process outlives the command that started it.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    command = app_command(ws.root, port=port, expose=expose)
+    os.execve(command[0], command, env)
 
 
 def register(app: typer.Typer) -> None:
