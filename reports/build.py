@@ -31,7 +31,8 @@ from curator.validation import check_scalar
 from reports.document import ReportDocument, Section
 
 #: Section keys in report order (``--sections`` takes a subset).
-SECTIONS = ("balance", "bias", "label_quality", "gap", "coverage", "duplicates", "ablation")
+SECTIONS = ("balance", "bias", "label_quality", "gap", "coverage", "duplicates", "ablation",
+            "synthetic_helps")
 
 #: Neighbours per sample in the one k-NN graph the balance, label-quality and duplicates
 #: sections share (searched once over the embedding).
@@ -492,6 +493,24 @@ def _ablation(data: ReportData, cfg: ReportConfig, experiments: Path | None) -> 
     return Section(title, intro, results, skipped=skipped)
 
 
+def _synthetic_helps(experiments: Path | None) -> Section:
+    from curator.experiments import compare_synthetic_sets
+    from curator.workflows.experiments import saved_experiments
+
+    title = "Does synthetic help?"
+    intro = ("Real held-out accuracy against the real budget: real-only training, and each "
+             "synthetic set's best mix (any regime), with the paired 95% interval of its "
+             "difference to real only and a verdict per budget: helps (interval above 0), "
+             "within noise, or hurts (interval below 0).")
+    saved = saved_experiments(experiments) if experiments is not None else []
+    result = compare_synthetic_sets([r for r in saved if "recommendations" in r.tables])
+    if result is None:
+        return Section(title, intro, [], skipped=(
+            "needs two or more ratio experiments over different synthetic sets on the same "
+            "real data (curator experiment ratio --synthetic-where ...)"))
+    return Section(title, intro, [result])
+
+
 def build_report(ws: Workspace, config: ReportConfig | None = None, *,
                  progress: Callable[[int, int], None] | None = None) -> ReportDocument:
     """Run every configured section over ``ws`` and assemble the document.
@@ -522,6 +541,7 @@ def assemble_report(data: ReportData, cfg: ReportConfig, *, name: str = "data",
         "coverage": lambda: _coverage(data, cfg, requests),
         "duplicates": lambda: _duplicates(data, cfg),
         "ablation": lambda: _ablation(data, cfg, experiments),
+        "synthetic_helps": lambda: _synthetic_helps(experiments),
     }
     sections = []
     todo = [s for s in SECTIONS if s in cfg.sections]

@@ -6,16 +6,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from curator.experiments import (
     ExperimentError,
     MixPoint,
     RunCache,
     SweepData,
+    compare_synthetic_sets,
     fit_proxy,
     heldout_split,
     mix_points,
     mix_rows,
+    plot_synthetic_helps,
     run_ablation,
     run_ratio_sweep,
     summarize_ablation,
@@ -432,3 +435,56 @@ def test_experiment_results_round_trip(tmp_path):
         done.result.plot_fns[0]]
     assert set(loaded.result.tables["points"].columns) == set(done.to_frame().columns)
     assert done._repr_html_().startswith("<h4>ratio experiment</h4>")
+
+
+def _constructed_runs(gains: dict[int, float], seeds: int = 5) -> pd.DataFrame:
+    """Runs of a sweep whose synthetic mix scores real only + ``gains[budget]`` (+ a seed
+    wobble shared by both, so the paired difference is exact)."""
+    rows = []
+    for budget, gain in gains.items():
+        for seed in range(seeds):
+            base = 0.5 + budget / 1000 + 0.01 * seed
+            rows.append({"regime": "mixed", "budget": budget, "point": "real only",
+                         "kind": "fraction", "value": 1.0, "real_only": True, "seed": seed,
+                         "n_real": budget, "n_synthetic": 0, "accuracy": base,
+                         "per_stratum": {"0": base}})
+            for regime, extra in (("mixed", 0.0), ("weighted", 0.01 * (seed % 2))):
+                rows.append({"regime": regime, "budget": budget, "point": "+1/real",
+                             "kind": "per_real", "value": 1.0, "real_only": False,
+                             "seed": seed, "n_real": budget, "n_synthetic": budget,
+                             "accuracy": base + gain + extra, "per_stratum": {"0": base}})
+    return pd.DataFrame(rows)
+
+
+def test_does_synthetic_help_pairs_each_set_with_real_only_per_budget():
+    real = {"heldout": "h", "real": "r", "embedding_config": "e", "model": "logistic",
+            "random_state": 0}
+    default = summarize_runs(_constructed_runs({25: -0.05, 50: -0.02}))
+    default.params = {**real, "synthetic": "d",
+                      "synthetic_where": [["gen_recipe", "==", "digits3d"]]}
+    tuned = summarize_runs(_constructed_runs({25: 0.04, 50: 0.0}))
+    tuned.params = {**real, "synthetic": "t"}
+    other = summarize_runs(_constructed_runs({25: 0.5}))  # other real data: not compared
+    other.params = {**real, "real": "elsewhere", "synthetic": "x"}
+    assert compare_synthetic_sets([default]) is None
+    result = compare_synthetic_sets([default, tuned, other])
+    curve = result.tables["curve"].set_index(["budget", "synthetic"])
+    assert list(curve.index.get_level_values("synthetic").unique()) == [
+        "real only", "gen_recipe == digits3d", "synthetic t"]
+    ref = 0.5 + 25 / 1000 + 0.01 * np.arange(5)
+    assert curve.loc[(25, "real only"), "accuracy"] == pytest.approx(ref.mean())
+    # Best mix of the tuned set at 25: weighted (+0.04 and +0.01 on odd seeds), paired.
+    gain = 0.04 + 0.01 * (np.arange(5) % 2)
+    row = curve.loc[(25, "synthetic t")]
+    assert row["regime"] == "weighted" and row["verdict"] == "helps"
+    assert row["vs_real_only"] == pytest.approx(gain.mean())
+    half = stats.t.ppf(0.975, 4) * gain.std(ddof=1) / np.sqrt(5)
+    assert row["vs_real_only_lo"] == pytest.approx(gain.mean() - half)
+    assert curve.loc[(25, "gen_recipe == digits3d"), "verdict"] == "hurts"
+    # At 50 the tuned set's weighted mix differs by 0 or +0.01: its interval spans 0.
+    assert curve.loc[(50, "synthetic t"), "verdict"] == "within noise"
+    assert any("points [" in f.message and f.message.endswith("helps")
+               for f in result.findings)
+    back = type(result).from_dict(result.to_dict(max_rows=None))
+    assert back.tables["curve"].shape == result.tables["curve"].shape
+    plot_synthetic_helps(result)

@@ -35,7 +35,7 @@ def report(
         "pixels, else the first one).")] = None,
     sections: Annotated[str | None, typer.Option(
         "--sections", help="Comma-separated subset of: balance, bias, label_quality, gap, "
-        "coverage, duplicates, ablation (default: all).")] = None,
+        "coverage, duplicates, ablation, synthetic_helps (default: all).")] = None,
     target: Annotated[list[str] | None, typer.Option(
         "--target", "-t", help="Attribute box that should hold samples, e.g. "
         "'gen_recipe=objects,pose_yaw_deg=30..60,color_temp_k=2500..3500' (repeatable); "
@@ -114,7 +114,7 @@ def demo_report(ws) -> None:
     """The demo's report step: the full report with the warm side-lit target shot."""
     from reports.build import ReportConfig, build_report
 
-    console.rule("[bold]9. report: balance, bias, label quality, real vs synthetic gap, coverage")
+    console.rule("[bold]10. report: balance, bias, label quality, real vs synthetic gap, coverage")
     with progress_bar("report sections") as progress:
         doc = build_report(ws, ReportConfig(targets=(DEMO_TARGET,)), progress=progress)
     html_path, json_path, req_path = paths = output_paths(ws.root / "reports" / "report.html")

@@ -12,13 +12,15 @@ held-out split and its leakage guard), :mod:`~curator.experiments.mixes` (traini
 :mod:`~curator.experiments.proxy` (the proxy model), :mod:`~curator.experiments.weighting`
 (the synthetic weight of the ``weighted`` regime), :mod:`~curator.experiments.runs` (the
 sweep and the ablation), :mod:`~curator.experiments.summary` (intervals and
-recommendations) and :mod:`~curator.experiments.plots`. The workspace wrappers live in
+recommendations), :mod:`~curator.experiments.compare` (synthetic sets side by side) and
+:mod:`~curator.experiments.plots`. The workspace wrappers live in
 :mod:`curator.workflows.experiments`.
 """
 
+from curator.experiments.compare import compare_synthetic_sets, synthetic_name
 from curator.experiments.data import ExperimentError, Holdout, SweepData, heldout_split
 from curator.experiments.mixes import MixPoint, mix_points, mix_rows
-from curator.experiments.plots import plot_ablation, plot_sweep
+from curator.experiments.plots import plot_ablation, plot_sweep, plot_synthetic_helps
 from curator.experiments.proxy import (
     FINETUNE_ITER,
     PRETRAINABLE,
@@ -34,6 +36,7 @@ from curator.experiments.proxy import (
 from curator.experiments.runs import EXPERIMENT_VERSION, RunCache, run_ablation, run_ratio_sweep
 from curator.experiments.summary import (
     ExperimentSummary,
+    paired_difference,
     summarize_ablation,
     summarize_runs,
     t_interval,
@@ -49,7 +52,9 @@ __all__ = [
     "EXPERIMENT_VERSION", "FINETUNE_ITER", "PRETRAINABLE", "PROXIES", "REGIMES",
     "VALIDATION_FOLDS", "WEIGHT_GRID", "ExperimentError", "ExperimentSummary", "Holdout",
     "MixPoint", "Proxy", "RunCache", "SweepData", "check_model_regimes", "check_weights",
-    "choose_synthetic_weight", "fit_proxy", "heldout_split", "make_proxy", "mix_points",
-    "mix_rows", "plot_ablation", "plot_sweep", "run_ablation", "run_ratio_sweep", "score",
-    "summarize_ablation", "summarize_runs", "t_interval", "takes_sample_weight",
+    "choose_synthetic_weight", "compare_synthetic_sets", "fit_proxy", "heldout_split",
+    "make_proxy", "mix_points",
+    "mix_rows", "paired_difference", "plot_ablation", "plot_sweep", "plot_synthetic_helps",
+    "run_ablation", "run_ratio_sweep", "score", "summarize_ablation", "summarize_runs",
+    "synthetic_name", "t_interval", "takes_sample_weight",
 ]

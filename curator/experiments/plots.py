@@ -51,3 +51,24 @@ def plot_ablation(result: AnalysisResult) -> Any:
     ax.set_title("Ablation: below 0 = the held randomizer mattered")
     return fig
 
+
+
+def plot_synthetic_helps(result: AnalysisResult) -> Any:
+    """Held-out score against the real budget: real only and each synthetic set's best mix,
+    with the seeds' interval."""
+    table = result.tables["curve"]
+    metric = result.summary["metric"]
+    fig, ax = new_figure(6.0, 3.4)
+    for name, g in table.groupby("synthetic", sort=False):
+        g = g.sort_values("n_real")
+        est = g[metric].to_numpy(float)
+        err = np.vstack([np.nan_to_num(est - g[f"{metric}_lo"].to_numpy(float)),
+                         np.nan_to_num(g[f"{metric}_hi"].to_numpy(float) - est)])
+        ax.errorbar(g["n_real"], est, yerr=np.clip(err, 0, None), marker="o", capsize=3,
+                    label=name, linestyle="-" if name == "real only" else "--")
+    ax.set_xscale("log")
+    ax.set_xlabel("real training samples")
+    ax.set_ylabel(f"real held-out {metric}")
+    ax.set_title("Does synthetic help? Best mix per real budget (mean, 95% t-interval)")
+    ax.legend(fontsize=7)
+    return fig

@@ -80,8 +80,8 @@ def _weight_sweep_table(runs: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def _paired(a: pd.Series, b: pd.Series) -> tuple[float, float, float]:
-    """Mean difference ``a - b`` over seeds, with its t-interval."""
+def paired_difference(a: pd.Series, b: pd.Series) -> tuple[float, float, float]:
+    """Mean difference ``a - b`` over the seeds (the index) both have, with its t-interval."""
     joined = pd.concat([a.rename("a"), b.rename("b")], axis=1).dropna()
     return t_interval((joined["a"] - joined["b"]).to_numpy()) if len(joined) else \
         (float("nan"),) * 3
@@ -106,7 +106,8 @@ def summarize_runs(runs: pd.DataFrame, *, metric: str = "accuracy") -> AnalysisR
                         & (runs["regime"] == "mixed")]
         mine = runs[(runs["budget"] == budget) & (runs["regime"] == best["regime"])
                     & (runs["point"] == best["point"])]
-        d, lo, hi = _paired(mine.set_index("seed")[metric], ref_runs.set_index("seed")[metric])
+        d, lo, hi = paired_difference(mine.set_index("seed")[metric],
+                                      ref_runs.set_index("seed")[metric])
         verdict = _verdict(best, d, lo, hi)
         weight = best.get("synthetic_weight", float("nan"))
         weighed = "" if pd.isna(weight) else f" at weight {weight:g}, the seeds' median"
@@ -133,7 +134,7 @@ def summarize_runs(runs: pd.DataFrame, *, metric: str = "accuracy") -> AnalysisR
             top = means.idxmax()
             top_runs = sg[sg["point"] == top].set_index("seed")["score"]
             ref = ref_per[ref_per["stratum"] == stratum].set_index("seed")["score"]
-            d, lo, hi = _paired(top_runs, ref)
+            d, lo, hi = paired_difference(top_runs, ref)
             strata_recs.append({"regime": regime, "budget": budget, "stratum": stratum,
                                 "best": top, metric: float(means[top]), "vs_real_only": d,
                                 "vs_real_only_lo": lo, "vs_real_only_hi": hi})
@@ -185,7 +186,7 @@ def summarize_ablation(runs: pd.DataFrame, *, metric: str = "accuracy",
     for arm, g in runs.groupby("arm", sort=False):
         mean, lo, hi = t_interval(g[metric])
         base = real_only if arm in ("augmented", reference) else ref
-        d, dlo, dhi = _paired(g.set_index("seed")[metric], base) if arm != "real only" \
+        d, dlo, dhi = paired_difference(g.set_index("seed")[metric], base) if arm != "real only" \
             else (float("nan"),) * 3
         against = "real only" if arm in ("augmented", reference) else reference
         rows.append({"arm": arm, "n_real": int(round(g["n_real"].mean())),

@@ -103,9 +103,12 @@ def _directory(ws: Workspace, kind: str, config: dict[str, Any]) -> Path:
     return ws.root / "experiments" / f"{kind}-{config_hash(jsonable(key))}"
 
 
-def _save(directory: Path, kind: str, config: dict[str, Any], runs: pd.DataFrame) -> None:
+def _save(directory: Path, kind: str, config: dict[str, Any], runs: pd.DataFrame,
+          **described: Any) -> None:
+    """``described``: what names the experiment without keying it (e.g. the synthetic
+    filter as written, whose selection the config already holds as a digest)."""
     directory.mkdir(parents=True, exist_ok=True)
-    meta = {"kind": kind, "config": config, "version": EXPERIMENT_VERSION}
+    meta = {"kind": kind, "config": config, "version": EXPERIMENT_VERSION, **described}
     atomic_write_bytes(directory / "experiment.json",
                        (json.dumps(jsonable(meta), indent=2, sort_keys=True) + "\n").encode())
     records = runs.drop(columns=["cached"]).to_dict(orient="records")
@@ -169,7 +172,8 @@ def ratio_experiment(ws: Workspace, embedding: str = "pixels", *,
                            regimes=regimes, model=model, seeds=seeds,
                            random_state=random_state, cache=RunCache(directory / "runs"),
                            synthetic_weights=synthetic_weights, progress=progress)
-    _save(directory, "ratio", config, runs)
+    _save(directory, "ratio", config, runs,
+          **({"synthetic_where": [list(f) for f in synthetic]} if synthetic else {}))
     return _summary("ratio", directory, summarize_runs(runs), runs, notes)
 
 
@@ -292,6 +296,8 @@ def saved_experiments(root: Path) -> list[AnalysisResult]:
                 continue
             meta = json.loads((directory / "experiment.json").read_text())
             result = summarize_runs(runs) if kind == "ratio" else summarize_ablation(runs)
-            result.params = meta.get("config", {})
+            result.params = {**meta.get("config", {}),
+                             **({"synthetic_where": meta["synthetic_where"]}
+                                if meta.get("synthetic_where") else {})}
             out.append(result)
     return out
