@@ -96,15 +96,20 @@ def test_demo_builds_real_and_synthetic_and_reruns_as_a_noop(tmp_path):
     assert all(len(p) >= 2 for p in oversampled["parent_ids"])
     assert {"curator.oversample.smote", "curator.oversample.smote-nc"} <= set(
         oversampled["generator"])
-    assert "10. oversampling" in first
+    assert "11. oversampling" in first
     # Step 8: the ratio sweep and the ablation, saved for the report (step 9).
     assert "8. experiments" in first and "recommended mix per real budget" in first
     assert "randomizations that matter" in first
     assert sorted(p.name.split("-")[0] for p in (ws / "experiments").iterdir()) == [
-        "ablation", "ratio"]
-    assert "Real:synthetic ratio sweep" in (ws / "reports" / "report.html").read_text()
-    # Step 11: the 1:1 mix frozen as a manifest and exported, each export verified.
-    assert "11. manifests and exports" in first and first.count("verified") >= 4
+        "ablation", "ratio", "ratio", "ratio"]
+    html = (ws / "reports" / "report.html").read_text()
+    assert "Real:synthetic ratio sweep" in html
+    # Step 9: digits3d shaped and tuned, rendered under its own name, swept with the default.
+    assert "9. does synthetic help?" in first and "Does synthetic help?" in html
+    assert (synthetic["gen_recipe"] == "digits3d_tuned").sum() == 180
+    assert (ws / "recipes" / "digits3d_tuned.yaml").is_file()
+    # Step 12: the 1:1 mix frozen as a manifest and exported, each export verified.
+    assert "12. manifests and exports" in first and first.count("verified") >= 4
     assert sorted(p.name for p in (ws / "exports").iterdir()) == [
         f"demo-digits-mix-1to1-{f}" for f in ("coco", "folder", "hf", "parquet")]
     second = _invoke("demo", "-w", ws, "--small").output

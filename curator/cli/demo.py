@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from curator.cli.common import console, errors_as_messages, progress_bar
-from curator.cli.experiment import demo_experiments
+from curator.cli.experiment import demo_experiments, demo_synthetic_helps
 from curator.cli.generate import print_generate_summary, write_preview
 from curator.cli.ingest import print_ingest_summary
 from curator.cli.manifest import demo_export
@@ -74,6 +74,7 @@ def demo(workspace: Annotated[Path, typer.Option(
                       f"{previews}/digits3d.png, {previews}/objects.png", highlight=False)
         demo_analysis(ws)
         demo_experiments(ws)
+        demo_synthetic_helps(ws, small=small)
         demo_report(ws)
         demo_oversample(ws)
         demo_export(ws)

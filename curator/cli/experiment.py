@@ -216,3 +216,66 @@ def demo_experiments(ws) -> None:
         _print_ablation(ablation_experiment(ws, "digits3d", "pixels", real_count=100,
                                             augment=2, augment_ranges={"flip_h": 0.0},
                                             seeds=3, progress=progress))
+
+
+#: The demo's shaped digits: digits3d through the sklearn-digits chain, with the glyph knobs
+#: and the camera range measured in docs/generators.md ("Glyph shape").
+DEMO_SHAPED_DIGITS = {
+    "name": "digits3d_shaped",
+    "output": {"chain": "sklearn_digits"},
+    "randomizers": {"glyph": {"stroke": [-0.035, -0.015], "slant_deg": [-15, 15],
+                              "aspect": [0.6, 0.85], "elastic": [0.0, 0.02]},
+                    "camera": {"distance_m": [2.8, 3.6]}},
+}
+DEMO_TUNE_TRIALS, DEMO_TUNE_SECONDS, DEMO_TUNED_DIGITS = 12, 120.0, 1800
+DEMO_BUDGETS = [25, 50, 100, 200]
+
+
+def demo_synthetic_helps(ws, *, small: bool = False) -> None:
+    """The demo's "does synthetic help?" step: shape digits3d like the real digits, tune it
+    against the real train digits, render it, and sweep default and tuned renders alike
+    (``small``: 2 trials, a tenth of the renders, budgets 25 and 50, 2 seeds)."""
+    import yaml
+
+    from curator.cli.generate import print_generate_summary
+    from curator.embed import PixelEmbedder, embed_workspace
+    from curator.experiments import compare_synthetic_sets
+    from curator.workflows.experiments import ratio_experiment, saved_experiments
+    from curator.workflows.tune import TuneConfig, tune_recipe
+    from generators.recipe import load_recipe, recipe_source
+    from generators.run import generate as run_generate
+
+    console.rule("[bold]9. does synthetic help? digits3d shaped and tuned against the real "
+                 "train digits, scored on real held-out digits")
+    recipes = ws.root / "recipes"
+    recipes.mkdir(exist_ok=True)
+    shaped, _ = recipe_source("digits3d", DEMO_SHAPED_DIGITS)
+    shaped_file = recipes / "digits3d_shaped.yaml"
+    shaped_file.write_text(yaml.safe_dump(shaped, sort_keys=False))
+    with progress_bar("tune digits3d_shaped") as progress:
+        tuned = tune_recipe(ws, TuneConfig(str(shaped_file), embedding="pixels"),
+                            trials=2 if small else DEMO_TUNE_TRIALS,
+                            budget_seconds=DEMO_TUNE_SECONDS, progress=progress)
+    console.print(str(tuned), highlight=False, markup=False)
+    # Its own name, so its renders are a synthetic set of their own (gen_recipe).
+    tuned_data = yaml.safe_load(Path(tuned.tuned_recipe).read_text())
+    tuned_file = recipes / "digits3d_tuned.yaml"
+    tuned_file.write_text(yaml.safe_dump({**tuned_data, "name": "digits3d_tuned"},
+                                         sort_keys=False))
+    with progress_bar("generate digits3d_tuned") as progress:
+        print_generate_summary(run_generate(ws, load_recipe(tuned_file),
+                                            DEMO_TUNED_DIGITS // (10 if small else 1),
+                                            seed=0, progress=progress))
+    embed_workspace(ws, PixelEmbedder(size=8, n_components=32), name="pixels")
+    for recipe in ("digits3d", "digits3d_tuned"):
+        with progress_bar(f"ratio sweep runs ({recipe})") as progress:
+            _print_ratio(ratio_experiment(
+                ws, "pixels", real_counts=DEMO_BUDGETS[:2] if small else DEMO_BUDGETS,
+                real_fractions=[1], synthetic_per_real=[1, 4],
+                regimes=["mixed", "pretrain", "weighted"], seeds=2 if small else 5,
+                synthetic=[("gen_recipe", "==", recipe)], progress=progress))
+    verdicts = compare_synthetic_sets(saved_experiments(ws.root / "experiments"))
+    if verdicts is not None:
+        console.print("[bold]does synthetic help? best mix per budget against real only[/bold]")
+        for f in verdicts.findings:
+            console.print(f"  {f.message}", highlight=False, markup=False)

@@ -156,7 +156,7 @@ def demo_export(ws) -> None:
     from curator.export import export_manifest
     from curator.manifest import manifest_from_subset
 
-    console.rule("[bold]11. manifests and exports: the 1:1 digits mix, frozen and exported")
+    console.rule("[bold]12. manifests and exports: the 1:1 digits mix, frozen and exported")
     name = "demo-digits-mix-1to1"
     m = manifest_from_subset(ws, name)
     console.print(f"manifest {m.path} ({len(m.frame):,} samples, hash {m.hash})",

@@ -153,7 +153,7 @@ def demo_oversample(ws) -> None:
     )
     from curator.workflows.param_oversample import oversample_render_workspace
 
-    console.rule("[bold]10. oversampling: features (SMOTE), generator parameters, attributes "
+    console.rule("[bold]11. oversampling: features (SMOTE), generator parameters, attributes "
                  "(SMOTE-NC), images")
     real = [("source", "==", "real")]
     steps = [
