@@ -380,6 +380,16 @@ def test_cli_ratio_and_ablation_end_to_end_and_in_the_report(digits_mix_ws):
     assert "Real:synthetic ratio sweep" in html and "Ablation on real held-out data" in html
     assert "No ratio experiments" not in html
     assert "weight_sweep" in html and "synthetic_weight" in html
+    helps = build_report(ws, ReportConfig(sections=("synthetic_helps",))).to_html()
+    assert "needs two or more ratio experiments" in helps
+    # A second synthetic set (half the renders) on the same real data: compared per budget.
+    half = runner.invoke(app, [*args[:5], "30", "--real-fractions", "1", "--seeds", "2",
+                               "--synthetic-per-real", "1", "--synthetic-where",
+                               "gen_index < 30"])
+    assert half.exit_code == 0, half.output
+    helps = build_report(ws, ReportConfig(sections=("synthetic_helps",))).to_html()
+    assert "Does synthetic help?" in helps and "gen_index &lt; 30" in helps
+    assert "points [" in helps and "needs two or more" not in helps
     helped = runner.invoke(app, ["experiment", "ratio", "--help"])
     assert "weighted" in helped.output and "--synthetic-weights" in helped.output
     for bad, message in ((["--real-fractions", "2"], "real fractions must be in"),
