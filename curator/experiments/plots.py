@@ -66,7 +66,10 @@ def plot_synthetic_helps(result: AnalysisResult) -> Any:
                          np.nan_to_num(g[f"{metric}_hi"].to_numpy(float) - est)])
         ax.errorbar(g["n_real"], est, yerr=np.clip(err, 0, None), marker="o", capsize=3,
                     label=name, linestyle="-" if name == "real only" else "--")
-    ax.set_xscale("log")
+    ax.set_xscale("log")  # budgets double: equal steps
+    budgets = sorted(table["n_real"].unique())
+    ax.set_xticks(budgets, [str(b) for b in budgets])
+    ax.minorticks_off()
     ax.set_xlabel("real training samples")
     ax.set_ylabel(f"real held-out {metric}")
     ax.set_title("Does synthetic help? Best mix per real budget (mean, 95% t-interval)")
