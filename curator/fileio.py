@@ -9,11 +9,13 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import json
 import os
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from curator.errors import WorkspaceError
 
@@ -78,3 +80,10 @@ def file_lock(lock_path: Path, *, timeout_s: float = 600.0, what: str = "") -> I
             yield
         finally:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def atomic_write_json(path: Path, data: Any, *, indent: int | None = 2,
+                      sort_keys: bool = True) -> None:
+    """Write JSON-able ``data`` (keys sorted, a final newline) atomically to ``path``."""
+    atomic_write_bytes(path, (json.dumps(data, indent=indent, sort_keys=sort_keys) + "\n")
+                       .encode())

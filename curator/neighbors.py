@@ -416,7 +416,7 @@ class NeighborIndex(BaseEstimator):
 
         Exact (``Flat``) indices store no copy of the vectors: they are the embedding.
         """
-        from curator.fileio import atomic_write_bytes
+        from curator.fileio import atomic_write_bytes, atomic_write_json
 
         self._check_fitted()
         faiss = _faiss()
@@ -428,8 +428,7 @@ class NeighborIndex(BaseEstimator):
                 "n_samples": self.n_samples_fit_, "dim": self.n_features_in_,
                 "recall": self.recall_, "effort": getattr(self, "effort_", None),
                 "build_seconds": self.build_seconds_, "fingerprint": fingerprint}
-        atomic_write_bytes(directory / "meta.json",
-                           (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
+        atomic_write_json(directory / "meta.json", meta)
 
     @classmethod
     def load(cls, directory: Path, X: Any, *, fingerprint: str | None = None) -> NeighborIndex:

@@ -20,7 +20,7 @@ from curator.experiments.data import ExperimentError, SweepData
 from curator.experiments.mixes import MixPoint, mix_rows
 from curator.experiments.proxy import check_model_regimes, fit_proxy, score
 from curator.experiments.weighting import WEIGHT_GRID, check_weights, choose_synthetic_weight
-from curator.fileio import atomic_write_bytes
+from curator.fileio import atomic_write_json
 from curator.validation import check_scalar
 
 #: Bump when the same inputs and seed would give other scores.
@@ -49,7 +49,7 @@ class RunCache:
         if path is None:
             return
         path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(path, (json.dumps(value, sort_keys=True) + "\n").encode())
+        atomic_write_json(path, value, indent=None)
 
 
 

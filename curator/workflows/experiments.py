@@ -35,7 +35,7 @@ from curator.experiments import (
     summarize_ablation,
     summarize_runs,
 )
-from curator.fileio import atomic_write_bytes
+from curator.fileio import atomic_write_json
 from curator.hashing import config_hash
 from curator.provenance import ablation_arm, is_main_synthetic, is_real, recipe_renders
 from curator.results import AnalysisResult, jsonable
@@ -109,11 +109,9 @@ def _save(directory: Path, kind: str, config: dict[str, Any], runs: pd.DataFrame
     filter as written, whose selection the config already holds as a digest)."""
     directory.mkdir(parents=True, exist_ok=True)
     meta = {"kind": kind, "config": config, "version": EXPERIMENT_VERSION, **described}
-    atomic_write_bytes(directory / "experiment.json",
-                       (json.dumps(jsonable(meta), indent=2, sort_keys=True) + "\n").encode())
+    atomic_write_json(directory / "experiment.json", jsonable(meta))
     records = runs.drop(columns=["cached"]).to_dict(orient="records")
-    atomic_write_bytes(directory / "runs.json",
-                       (json.dumps(jsonable(records), sort_keys=True) + "\n").encode())
+    atomic_write_json(directory / "runs.json", jsonable(records), indent=None)
 
 
 def _summary(kind: str, directory: Path, result: AnalysisResult, runs: pd.DataFrame,

@@ -10,7 +10,6 @@ journal (``journal.log``), ``summary.json`` after every trial, the tuned recipe 
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 import time
@@ -26,7 +25,7 @@ import pandas as pd
 from curator.embed import EmbeddingStore, load_embedding
 from curator.embed.engine import embed_rows, fitted_embedder, state_digest
 from curator.errors import CuratorError
-from curator.fileio import atomic_write_bytes, file_lock
+from curator.fileio import atomic_write_bytes, atomic_write_json, file_lock
 from curator.hashing import config_hash
 from curator.results import ResultMixin, jsonable
 from curator.select import EVAL_SPLITS
@@ -300,8 +299,7 @@ def trials_frame(study: Any) -> pd.DataFrame:
 
 
 def _write_json(path: Path, data: Any) -> None:
-    atomic_write_bytes(path, (json.dumps(jsonable(data), indent=2, sort_keys=True) + "\n")
-                       .encode())
+    atomic_write_json(path, jsonable(data))
 
 
 def importances(study: Any, seed: int) -> dict[str, float]:
