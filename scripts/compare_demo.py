@@ -28,7 +28,9 @@ VOLATILE_KEYS = {"created_at", "ingested_at", "workspace_id", "started_at", "fin
 
 
 def volatile(key: str) -> bool:
-    return key in VOLATILE_KEYS or key.endswith(("seconds", "_s"))
+    """Times, durations and process identities (an Optuna journal's ``worker_id``)."""
+    return (key in VOLATILE_KEYS or key == "worker_id" or key.startswith("datetime_")
+            or key.endswith(("seconds", "_s")))
 # Names that end in a random or identity-derived suffix: compare them without it.
 SUFFIXES = [
     (re.compile(r"^(part-\d{8})-[0-9a-f]{8}(\.parquet)$"), r"\1\2"),
@@ -102,10 +104,12 @@ def digest_file(path: Path, names: tuple[str, ...]) -> str:
     if path.suffix == ".parquet":
         return digest_parquet(path, names)
     data = path.read_bytes()
-    if path.suffix in (".json", ".html", ".md"):
+    if path.suffix in (".json", ".html", ".md", ".yaml", ".log"):
         text = data.decode()
         if path.suffix == ".json":
             text = _json_text(text, names)
+        elif path.name == "journal.log":  # Optuna's journal: one JSON operation per line
+            text = "\n".join(_json_text(line, names) for line in text.splitlines() if line)
         else:
             text = replace_names(text, names)
         data = text.encode()
