@@ -4,7 +4,7 @@ Two builds of the same code differ in the workspace's random id and name, wall-c
 timestamps (``created_at``, ``ingested_at``), timings, shard and temp-file suffixes, and the
 content hashes that fold those in (a manifest's id). Everything else - every sample's bytes
 and metadata, subsets, manifests' rows, embeddings, indexes, experiment runs, reports and
-exports - must match exactly. Exit status 0 when the two builds are the same, 1 otherwise.
+exports, tune studies - must match exactly. Exit status 0 when the two builds are the same, 1 otherwise.
 
     python scripts/compare_demo.py data/demo-workspace /tmp/other-demo-workspace
 """
